@@ -1,0 +1,66 @@
+# Every target bootstraps what it needs: a fresh clone with Python 3.11, make and node/npm is enough.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+BASE_URL ?= http://$(HOST):$(PORT)
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: venv node mock test lint generate check-generated contract contract-live bench soak clean
+
+$(PY_STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+venv: $(PY_STAMP)
+node: $(NODE_STAMP)
+
+## The mock server on $(HOST):$(PORT) (make mock PORT=8123).
+mock: venv
+	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT)
+
+## Every test: spec, mock, SDK, media and the in-process contract tests.
+test: venv node
+	$(BIN)/python -m pytest -q
+
+## Spec validators and linters, ruff and mypy on the hand-written code.
+lint: venv node
+	$(BIN)/openapi-spec-validator openapi/dashscope-video.yaml openapi/mock-control.yaml
+	node_modules/.bin/redocly lint --format=stylish openapi/dashscope-video.yaml openapi/mock-control.yaml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+## Regenerate generated/ from the spec.
+generate: venv
+	scripts/generate_client.sh
+
+## Fail when generated/ differs from what the spec generates.
+check-generated: venv
+	scripts/check_generated.sh
+
+## schemathesis' CLI against a running mock (make mock), or any deployment: make contract BASE_URL=...
+contract: venv
+	scripts/contract_cli.sh "$(BASE_URL)"
+
+## A free subset against the real service; needs DASHSCOPE_API_KEY.
+contract-live: venv
+	$(BIN)/python -m pytest -q -m live contract_tests/test_live.py -rs
+
+bench: venv node
+	$(BIN)/python -m bench
+
+soak: venv
+	$(BIN)/python -m bench.soak
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

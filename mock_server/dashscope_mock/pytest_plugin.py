@@ -1,0 +1,1 @@
+"""pytest plugin of the mock server (fixtures arrive with the mock server)."""

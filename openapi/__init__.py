@@ -1,0 +1,218 @@
+"""The toolkit's OpenAPI documents and typed views of their ``x-`` catalogues.
+
+Importable as ``dashscope_openapi``. ``dashscope-video.yaml`` is the single source of truth for the public API:
+schemas, limits (``x-limits``) and error codes (``x-error-catalogue``). The mock server and the SDK read them here
+instead of keeping copies. ``mock-control.yaml`` describes the mock's own control plane.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "CONTROL_SPEC_FILE",
+    "SPEC_FILE",
+    "CatalogueEntry",
+    "ErrorCatalogue",
+    "error_catalogue",
+    "limits",
+    "load_control_spec",
+    "load_spec",
+    "model_limits",
+    "task_statuses",
+    "terminal_statuses",
+]
+
+SPEC_FILE = Path(__file__).with_name("dashscope-video.yaml")
+CONTROL_SPEC_FILE = Path(__file__).with_name("mock-control.yaml")
+
+Stage = Literal["submit", "task", "detect", "any", "cancel", "upload"]
+ANY_MODEL = "*"
+
+
+@functools.cache
+def load_spec() -> Mapping[str, Any]:
+    """The public API spec, parsed once per process. Treat it as read-only."""
+    return _load(SPEC_FILE)
+
+
+@functools.cache
+def load_control_spec() -> Mapping[str, Any]:
+    """The mock control-plane spec, parsed once per process."""
+    return _load(CONTROL_SPEC_FILE)
+
+
+def _load(path: Path) -> Mapping[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict):
+        raise ValueError(f"{path} is not an OpenAPI document")
+    return document
+
+
+def limits() -> Mapping[str, Any]:
+    """``x-limits``: the documented limits (rates, retention, per-model media bounds)."""
+    value: Mapping[str, Any] = load_spec()["x-limits"]
+    return value
+
+
+def model_limits(model: str) -> Mapping[str, Any]:
+    """The media limits of one model (``x-limits.models.<model>``); empty for a model with none documented."""
+    value: Mapping[str, Any] = limits()["models"].get(model, {})
+    return value
+
+
+def task_statuses() -> tuple[str, ...]:
+    """Every task status the spec documents, in the spec's order."""
+    return tuple(load_spec()["components"]["schemas"]["TaskStatus"]["enum"])
+
+
+def terminal_statuses() -> frozenset[str]:
+    """Statuses after which a task never changes (``x-terminal`` of ``TaskStatus``)."""
+    return frozenset(load_spec()["components"]["schemas"]["TaskStatus"]["x-terminal"])
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One documented error: a code, its HTTP status and message, and where it surfaces."""
+
+    code: str
+    status: int
+    message: str
+    models: tuple[str, ...]
+    stage: Stage
+    retryable: bool
+    source: str
+    reason: str | None = None
+    template: str | None = None
+    on_missing: tuple[str, ...] = ()
+    on_invalid: tuple[str, ...] = ()
+    message_recorded: bool = True
+
+    @property
+    def family(self) -> str:
+        """The code's family: its first dotted part (``InvalidFile`` for ``InvalidFile.FPS``)."""
+        return self.code.split(".", 1)[0]
+
+    def applies_to(self, model: str | None) -> bool:
+        return model is None or ANY_MODEL in self.models or model in self.models
+
+    def placeholders(self) -> tuple[str, ...]:
+        if self.template is None:
+            return ()
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.template) if name)
+
+    def render(self, **values: object) -> str:
+        """The message with the template's placeholders filled; unknown placeholders keep their name."""
+        if self.template is None:
+            return self.message
+        return self.template.format_map(_KeepMissing(values))
+
+
+class _KeepMissing(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True)
+class ErrorCatalogue:
+    """``x-error-catalogue`` as objects, with the lookups the mock and the SDK need."""
+
+    entries: tuple[CatalogueEntry, ...]
+    description: str = ""
+    _by_code: Mapping[str, tuple[CatalogueEntry, ...]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> ErrorCatalogue:
+        raw = spec["x-error-catalogue"]
+        entries = tuple(_entry(item) for item in raw["errors"])
+        by_code: dict[str, list[CatalogueEntry]] = {}
+        for entry in entries:
+            by_code.setdefault(entry.code, []).append(entry)
+        return cls(entries, raw.get("description", ""), {k: tuple(v) for k, v in by_code.items()})
+
+    def codes(self) -> frozenset[str]:
+        return frozenset(self._by_code)
+
+    def families(self) -> frozenset[str]:
+        return frozenset(entry.family for entry in self.entries)
+
+    def entries_for(self, code: str) -> tuple[CatalogueEntry, ...]:
+        return self._by_code.get(code, ())
+
+    def find(
+        self,
+        code: str,
+        *,
+        model: str | None = None,
+        reason: str | None = None,
+        stages: Iterable[Stage] | None = None,
+    ) -> CatalogueEntry | None:
+        """The best entry for ``code``: model-specific entries before the common ones, then by reason and stage."""
+        wanted_stages = frozenset(stages) if stages is not None else None
+        candidates = [
+            entry
+            for entry in self.entries_for(code)
+            if entry.applies_to(model)
+            and (reason is None or entry.reason == reason)
+            and (wanted_stages is None or entry.stage in wanted_stages)
+        ]
+        if not candidates:
+            return None
+        candidates.sort(key=lambda entry: ANY_MODEL in entry.models)
+        return candidates[0]
+
+    def for_request_error(self, model: str | None, kind: Literal["missing", "invalid"], path: str) -> CatalogueEntry:
+        """The submit-time entry for a request-validation failure at ``path`` (e.g. ``parameters.video_fps``).
+
+        An entry naming the path wins over a ``"*"`` entry, then model-specific entries win over common ones. Without
+        a model (the body names none) only the common entries apply.
+        """
+        best: tuple[int, CatalogueEntry] | None = None
+        for entry in self.entries:
+            common = ANY_MODEL in entry.models
+            if entry.stage != "submit" or not (common or (model is not None and model in entry.models)):
+                continue
+            paths = entry.on_missing if kind == "missing" else entry.on_invalid
+            if path in paths:
+                rank = 0
+            elif ANY_MODEL in paths:
+                rank = 2
+            else:
+                continue
+            rank += 1 if common else 0
+            if best is None or rank < best[0]:
+                best = (rank, entry)
+        if best is None:
+            raise LookupError(f"no catalogue entry for a {kind} {path!r} of {model!r}")
+        return best[1]
+
+
+def _entry(item: Mapping[str, Any]) -> CatalogueEntry:
+    return CatalogueEntry(
+        code=item["code"],
+        status=int(item["status"]),
+        message=item["message"],
+        models=tuple(item["models"]),
+        stage=item["stage"],
+        retryable=bool(item["retryable"]),
+        source=str(item.get("source", "")),
+        reason=item.get("reason"),
+        template=item.get("template"),
+        on_missing=tuple(item.get("on_missing", ())),
+        on_invalid=tuple(item.get("on_invalid", ())),
+        message_recorded=bool(item.get("message_recorded", True)),
+    )
+
+
+@functools.cache
+def error_catalogue() -> ErrorCatalogue:
+    """The error catalogue of the public spec."""
+    return ErrorCatalogue.from_spec(load_spec())
