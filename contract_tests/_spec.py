@@ -123,3 +123,31 @@ class HttpxOpenAPIRequest:
 def validate_request(request: httpx.Request) -> None:
     """Raise openapi-core's error when ``request`` does not conform to the spec."""
     openapi_core_spec().validate_request(HttpxOpenAPIRequest(request))
+
+
+class HttpxOpenAPIResponse:
+    """An httpx response seen through openapi-core's Response protocol."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+
+    @property
+    def status_code(self) -> int:
+        return self._response.status_code
+
+    @property
+    def data(self) -> bytes:
+        return self._response.content
+
+    @property
+    def content_type(self) -> str:
+        return self._response.headers.get("content-type", "").split(";")[0]
+
+    @property
+    def headers(self) -> Headers:
+        return Headers(list(self._response.headers.items()))
+
+
+def validate_response(response: httpx.Response) -> None:
+    """Raise openapi-core's error when ``response`` (to its request) does not conform to the spec."""
+    openapi_core_spec().validate_response(HttpxOpenAPIRequest(response.request), HttpxOpenAPIResponse(response))

@@ -6,7 +6,10 @@ from dashscope_video_client.models import LivePortraitDetectRequest, LivePortrai
 
 from ._spec import Operation
 
-LIVEPORTRAIT = {"model": "liveportrait", "input": {"image_url": "https://a.example/face.png", "audio_url": "https://a.example/v.wav"}}
+LIVEPORTRAIT = {
+    "model": "liveportrait",
+    "input": {"image_url": "https://a.example/face.png", "audio_url": "https://a.example/v.wav"},
+}
 DETECT = {"model": "liveportrait-detect", "input": {"image_url": "https://a.example/face.png"}}
 
 

@@ -33,9 +33,7 @@ def test_every_allowed_response_parses_and_round_trips(operation: Operation, sta
     expected = getattr(models, schema_name)
     kwargs = call_kwargs(operation)
 
-    @settings(
-        max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None
-    )
+    @settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None)
     @given(schema_strategy(schema_name))
     def check(body: Any) -> None:
         transport = httpx.MockTransport(lambda request: httpx.Response(int(status), json=body))

@@ -71,9 +71,7 @@ def test_every_detect_body_round_trips_and_is_sent_as_the_spec_says(body: dict[s
     model = REQUEST_CLASSES[body["model"]](body)
     assert model.to_dict() == body
     sent: list[httpx.Request] = []
-    detect_face.sync_detailed(
-        client=_judging_client(sent, {"output": {"pass": True}, "request_id": "r"}), body=model
-    )
+    detect_face.sync_detailed(client=_judging_client(sent, {"output": {"pass": True}, "request_id": "r"}), body=model)
     assert len(sent) == 1
 
 
