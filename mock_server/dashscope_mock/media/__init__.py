@@ -1,0 +1,56 @@
+"""Media realism for the mock: real downloads, real decoders, a real face detector and real result videos.
+
+Everything is read from the spec (``dashscope_openapi``): the limits of each model's inputs from
+``x-limits.models.<model>.<input>`` and the code of each failure from its ``errors``/``error_reasons`` maps, the
+messages from ``x-error-catalogue``.
+
+Facade (what the mock calls)::
+
+    pipeline = MediaPipeline(download_timeout=60)              # defaults: x-limits.download_timeout_seconds
+    prepared = await pipeline.prepare("liveportrait", body, oss_resolve=True, resolve_oss=store.lookup)
+    if isinstance(prepared, MediaFailure):                     # a FAILED task: prepared.code, .message
+        ...
+    else:                                                      # usage: prepared.video_duration, .video_ratio
+        await asyncio.to_thread(prepared.render, out_path)     # a real H.264 + AAC MP4
+        prepared.close()
+
+    answer = await pipeline.detect("emo-detect-v1", url, "1:1")  # dict body, or MediaFailure = failed request
+
+The mock's own protocol (``dashscope_mock.pipeline.MediaPipeline``: ``prepare(job) -> MediaOutcome``,
+``detect(...) -> dict``) is implemented by :class:`MockMedia`, built by :func:`create_pipeline` (what
+``--media-checks on`` loads).
+
+Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
+``faces`` (Haar detection, ``ext_bbox``, similarity), ``render`` (MP4 output), ``pipeline`` (the facade), ``mock``
+(the adapter).
+"""
+
+from __future__ import annotations
+
+from .checks import check_audio, check_emo_boxes, check_image, check_video
+from .errors import MediaFailure, failure
+from .faces import detect_faces, ext_bbox
+from .fetch import Fetched, Fetcher, OssResolver
+from .mock import MockMedia, create_pipeline
+from .pipeline import MediaPipeline, Prepared
+from .render import render_portrait, render_video
+
+__all__ = [
+    "Fetched",
+    "Fetcher",
+    "MediaFailure",
+    "MediaPipeline",
+    "MockMedia",
+    "OssResolver",
+    "Prepared",
+    "check_audio",
+    "check_emo_boxes",
+    "check_image",
+    "check_video",
+    "create_pipeline",
+    "detect_faces",
+    "ext_bbox",
+    "failure",
+    "render_portrait",
+    "render_video",
+]

@@ -1,0 +1,177 @@
+"""Each model's documented media limits (``x-limits.models``) applied to probed files.
+
+Every function is synchronous and CPU-bound (run it in a thread) and raises :class:`MediaFailure` with the code the
+spec maps the failure to. Bounds are inclusive (the docs contradict themselves: liveportrait's "1s < duration < 3min"
+next to "between 1s and 180s", "[1, 180]"), so a value exactly on a documented bound passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from dashscope_openapi import model_limits
+
+from .errors import failure, input_limits
+from .faces import Box, detect_faces, ratio_of
+from .probe import AudioInfo, ProbeError, VideoInfo, decode_image, probe_audio, probe_image, probe_video
+
+__all__ = [
+    "BBOX_TOLERANCE_PX",
+    "CheckedImage",
+    "check_audio",
+    "check_emo_boxes",
+    "check_image",
+    "check_video",
+    "single_face",
+]
+
+BBOX_TOLERANCE_PX = 2
+"""How far (in pixels of the box's height) an ``ext_bbox`` may be from its exact ratio and still count as it."""
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    format: str
+    width: int
+    height: int
+    rgb: NDArray[np.uint8]
+
+
+def _sides_ok(spec: Any, width: int, height: int) -> bool:
+    longest, shortest = max(width, height), min(width, height)
+    if shortest <= 0:
+        return False
+    if "max_side" in spec and longest > spec["max_side"]:
+        return False
+    if "min_side" in spec and shortest < spec["min_side"]:
+        return False
+    return not ("max_aspect_ratio" in spec and longest / shortest > spec["max_aspect_ratio"])
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def check_image(model: str, input: str, path: Path, *, url: str = "") -> CheckedImage:
+    """Bytes, format (from the content), sides and aspect ratio from the header, then a full decode."""
+    spec = input_limits(model, input)
+    size = _size(path)
+    if "max_bytes" in spec and size > spec["max_bytes"]:
+        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
+    if size == 0:
+        raise failure(model, input, "open", url=url, detail="zero bytes")
+    try:
+        info = probe_image(path)
+    except ProbeError as error:
+        raise failure(model, input, error.kind, url=url, detail=error.detail) from error
+    if info.format not in spec.get("formats", ()):
+        raise failure(model, input, "format", url=url, detail=f"image format {info.format!r}")
+    if not _sides_ok(spec, info.width, info.height):
+        raise failure(model, input, "size", url=url, detail=f"{info.width}x{info.height}")
+    max_side = int(spec.get("max_side", 8192))
+    try:
+        rgb = decode_image(path, max_pixels=max_side * max_side)
+    except ProbeError as error:
+        raise failure(model, input, error.kind, url=url, detail=error.detail) from error
+    return CheckedImage(info.format, info.width, info.height, rgb)
+
+
+def check_audio(model: str, input: str, path: Path, *, url: str = "") -> AudioInfo:
+    """Bytes, format (container), and the duration of the decoded samples."""
+    spec = input_limits(model, input)
+    size = _size(path)
+    if "max_bytes" in spec and size > spec["max_bytes"]:
+        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
+    if size == 0:
+        raise failure(model, input, "open", url=url, detail="zero bytes")
+    try:
+        info = probe_audio(path)
+    except ProbeError as error:
+        raise failure(model, input, "open", url=url, detail=error.detail) from error
+    if not info.formats & set(spec.get("formats", ())):
+        raise failure(model, input, "format", url=url, detail=f"audio container {sorted(info.formats)}")
+    _check_duration(model, input, spec, info.duration, url)
+    return info
+
+
+def check_video(model: str, input: str, path: Path, *, url: str = "") -> VideoInfo:
+    """Bytes, container, codec, sides, frame rate and duration."""
+    spec = input_limits(model, input)
+    size = _size(path)
+    if "max_bytes" in spec and size > spec["max_bytes"]:
+        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
+    if size == 0:
+        raise failure(model, input, "open", url=url, detail="zero bytes")
+    try:
+        info = probe_video(path)
+    except ProbeError as error:
+        raise failure(model, input, "open", url=url, detail=error.detail) from error
+    if not info.formats & set(spec.get("formats", ())):
+        raise failure(model, input, "format", url=url, detail=f"video container {sorted(info.formats)}")
+    if "codecs" in spec and info.codec not in spec["codecs"]:
+        raise failure(model, input, "format", url=url, detail=f"video codec {info.codec!r}")
+    if not _sides_ok(spec, info.width, info.height):
+        raise failure(model, input, "size", url=url, detail=f"{info.width}x{info.height}")
+    if ("min_fps" in spec and info.fps < spec["min_fps"]) or ("max_fps" in spec and info.fps > spec["max_fps"]):
+        raise failure(model, input, "fps", url=url, detail=f"{info.fps:.3f} fps")
+    _check_duration(model, input, spec, info.duration, url)
+    return info
+
+
+def _check_duration(model: str, input: str, spec: Any, duration: float, url: str) -> None:
+    if ("min_seconds" in spec and duration < spec["min_seconds"]) or (
+        "max_seconds" in spec and duration > spec["max_seconds"]
+    ):
+        raise failure(model, input, "duration", url=url, detail=f"{duration:.3f} s")
+
+
+def single_face(model: str, input: str, rgb: NDArray[np.uint8], *, url: str = "", allow_many: bool = False) -> Box:
+    """The face of a portrait: ``no_face`` when none; ``many_faces`` when several (unless ``allow_many``: widest)."""
+    faces = detect_faces(rgb)
+    if not faces:
+        raise failure(model, input, "no_face", url=url, detail="no face detected")
+    if len(faces) > 1 and not allow_many:
+        raise failure(model, input, "many_faces", url=url, detail=f"{len(faces)} faces detected")
+    return faces[0]
+
+
+def _box(value: object) -> Box | None:
+    if not isinstance(value, Sequence) or isinstance(value, str | bytes) or len(value) != 4:
+        return None
+    if not all(isinstance(item, int | float) and not isinstance(item, bool) for item in value):
+        return None
+    x1, y1, x2, y2 = (int(item) for item in value)
+    return (x1, y1, x2, y2)
+
+
+def check_emo_boxes(
+    face_bbox: object, ext_bbox: object, width: int | None = None, height: int | None = None, *, model: str = "emo-v1"
+) -> str:
+    """emo-v1's boxes: four integers each, non-empty, inside the image (when its size is given), ``ext_bbox`` of one of
+    the documented ratios (within :data:`BBOX_TOLERANCE_PX`). Returns the ratio (``"1:1"`` or ``"3:4"``).
+
+    Without ``width``/``height`` only the shape and the ratio are checked (usable at submit time).
+    """
+    boxes = [_box(face_bbox), _box(ext_bbox)]
+    for box in boxes:
+        if box is None or box[0] >= box[2] or box[1] >= box[3] or box[0] < 0 or box[1] < 0:
+            raise failure(model, "image", "bbox", detail=f"malformed box {box!r}")
+        if width is not None and height is not None and (box[2] > width or box[3] > height):
+            raise failure(model, "image", "bbox", detail=f"box {box} outside the {width}x{height} image")
+    ext = boxes[1]
+    assert ext is not None
+    ext_w, ext_h = ext[2] - ext[0], ext[3] - ext[1]
+    for ratio in model_limits(model).get("ext_bbox_ratios", ()):
+        rw, rh = ratio_of(str(ratio))
+        if abs(ext_w * rh - ext_h * rw) <= BBOX_TOLERANCE_PX * rw:
+            return str(ratio)
+    raise failure(model, "image", "bbox", detail=f"ext_bbox {ext_w}x{ext_h} is not of a documented ratio")
