@@ -1,0 +1,510 @@
+"""``dashscope-video``: the SDK from the command line.
+
+Examples::
+
+    dashscope-video liveportrait --image face.png --audio voice.mp3 --wait --out out.mp4
+    dashscope-video emo --image face.png --audio voice.mp3 --ratio 3:4 --out emo.mp4     # runs emo-detect-v1 first
+    dashscope-video videoretalk --video talk.mp4 --audio voice.wav --extend --out retalk.mp4
+    dashscope-video detect --model emo-detect-v1 --image face.png
+    dashscope-video status TASK_ID | wait TASK_ID --out out.mp4 | cancel TASK_ID | list --all
+
+Options common to every command (before or after it): ``--api-key`` (else ``$DASHSCOPE_API_KEY``), ``--base-url``
+(else ``$DASHSCOPE_BASE_URL``; e.g. the mock's URL) or ``--region``, ``--request-timeout`` (seconds per HTTP
+request), ``--json`` (machine-readable output on stdout), ``--quiet`` (no progress on stderr). ``--timeout`` is the
+overall deadline of a wait. Local files are uploaded (temporary upload, bound to the model) automatically.
+
+Exit codes:
+
+==  ========================================================================================================
+0   success
+1   unexpected error (a bug, or an answer the SDK could not read)
+2   bad input or usage: wrong arguments, a missing local file, an HTTP 4xx other than 401/403/429
+3   authentication or permission: no API key, 401, 403
+4   the task did not succeed (FAILED, CANCELED, UNKNOWN), the detector rejected the image, or the result link
+    expired
+5   the wait's deadline passed (``--timeout``)
+6   network trouble or the service unavailable/throttling, after the SDK's retries (connection errors, timeouts,
+    429, 5xx)
+130 interrupted (Ctrl-C)
+==  ========================================================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from dashscope_video_client.models.emo_detect_parameters_ratio import EMO_DETECT_PARAMETERS_RATIO_VALUES
+from dashscope_video_client.models.emo_parameters_style_level import EMO_PARAMETERS_STYLE_LEVEL_VALUES
+from dashscope_video_client.models.list_tasks_status import LIST_TASKS_STATUS_VALUES
+from dashscope_video_client.models.live_portrait_parameters_template_id import (
+    LIVE_PORTRAIT_PARAMETERS_TEMPLATE_ID_VALUES,
+)
+from dashscope_video_client.models.task_response import TaskResponse
+
+from ._client import Client, DetectionRejected, EmoDetection, LivePortraitDetection, result_url
+from ._clock import Clock
+from ._config import REGIONS
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    ConfigurationError,
+    DashScopeError,
+    DownloadError,
+    PermissionDeniedError,
+    ResultExpired,
+    TaskError,
+    UploadError,
+    WaitTimeout,
+)
+from ._wait import WaitProgress
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_ERROR",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_TASK",
+    "EXIT_TIMEOUT",
+    "EXIT_USAGE",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_AUTH = 3
+EXIT_TASK = 4
+EXIT_TIMEOUT = 5
+EXIT_NETWORK = 6
+EXIT_INTERRUPTED = 130
+
+DETECTORS = ("liveportrait-detect", "emo-detect-v1")
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------- parsing
+def _bbox(text: str) -> list[int]:
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if len(parts) != 4:
+        raise argparse.ArgumentTypeError("a box is four integers: x1,y1,x2,y2")
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a box is four integers: x1,y1,x2,y2") from None
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes; the sub-parsers' copies default to SUPPRESS so that a value given before
+    the command is not overwritten by the sub-parser's default."""
+    parser = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("connection and output")
+    group.add_argument("--api-key", default=default(None), help="API key (default: $DASHSCOPE_API_KEY)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument(
+        "--base-url",
+        default=default(None),
+        help="service URL, e.g. the mock's (default: $DASHSCOPE_BASE_URL, else the Beijing endpoint)",
+    )
+    where.add_argument("--region", default=default(None), choices=sorted(REGIONS), help="a region preset")
+    group.add_argument(
+        "--request-timeout",
+        type=_positive,
+        default=default(60.0),
+        metavar="SECONDS",
+        help="timeout of each HTTP request (default 60)",
+    )
+    group.add_argument("--json", action="store_true", default=default(False), help="JSON output on stdout")
+    group.add_argument("--quiet", "-q", action="store_true", default=default(False), help="no progress on stderr")
+    return parser
+
+
+def _waiting(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("waiting")
+    group.add_argument("--wait", action="store_true", help="wait until the task ends (implied by --out)")
+    group.add_argument("--out", type=Path, metavar="FILE.mp4", help="download the result video here")
+    group.add_argument(
+        "--timeout",
+        type=_positive,
+        metavar="SECONDS",
+        help="overall deadline of the wait (default: the service's 3 h task limit)",
+    )
+    group.add_argument("--cancel-on-timeout", action="store_true", help="cancel the task if the deadline passes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="dashscope-video",
+        description="DashScope portrait video (liveportrait, emo-v1, videoretalk) from the command line.",
+        epilog="Exit codes: 0 ok, 1 unexpected error, 2 bad input/usage, 3 auth/permission, 4 task failed/canceled/"
+        "unknown or image rejected or result expired, 5 wait timed out, 6 network/service trouble.",
+        parents=[_common(suppress=False)],
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lp = sub.add_parser("liveportrait", parents=[common], help="submit a liveportrait task")
+    lp.add_argument("--image", required=True, help="portrait (local file or URL)")
+    lp.add_argument("--audio", required=True, help="voice (local file or URL)")
+    lp.add_argument("--template-id", choices=sorted(LIVE_PORTRAIT_PARAMETERS_TEMPLATE_ID_VALUES))
+    lp.add_argument("--fps", type=int, dest="video_fps", help="output frame rate")
+    lp.add_argument("--eye-move-freq", type=float)
+    lp.add_argument("--mouth-move-strength", type=float)
+    lp.add_argument("--head-move-strength", type=float)
+    lp.add_argument(
+        "--no-paste-back",
+        dest="paste_back",
+        action="store_const",
+        const=False,
+        default=None,
+        help="return the face only",
+    )
+    _waiting(lp)
+
+    emo = sub.add_parser("emo", parents=[common], help="submit an emo-v1 task (runs emo-detect-v1 first)")
+    emo.add_argument("--image", required=True)
+    emo.add_argument("--audio", required=True)
+    emo.add_argument(
+        "--ratio",
+        choices=sorted(EMO_DETECT_PARAMETERS_RATIO_VALUES),
+        default="1:1",
+        help="1:1 head shot or 3:4 half body (for emo-detect-v1)",
+    )
+    emo.add_argument("--face-bbox", type=_bbox, metavar="X1,Y1,X2,Y2", help="skip detection: the face box")
+    emo.add_argument("--ext-bbox", type=_bbox, metavar="X1,Y1,X2,Y2", help="skip detection: the dynamic-region box")
+    emo.add_argument("--style-level", choices=sorted(EMO_PARAMETERS_STYLE_LEVEL_VALUES))
+    _waiting(emo)
+
+    vr = sub.add_parser("videoretalk", parents=[common], help="submit a videoretalk task")
+    vr.add_argument("--video", required=True)
+    vr.add_argument("--audio", required=True)
+    vr.add_argument("--ref-image", help="reference face that appears in the video")
+    vr.add_argument(
+        "--extend",
+        action="store_const",
+        const=True,
+        default=None,
+        help="extend the video to the audio's length (video_extension)",
+    )
+    _waiting(vr)
+
+    det = sub.add_parser("detect", parents=[common], help="check an image with a face detector")
+    det.add_argument("--model", choices=DETECTORS, required=True)
+    det.add_argument("--image", required=True)
+    det.add_argument(
+        "--ratio", choices=sorted(EMO_DETECT_PARAMETERS_RATIO_VALUES), default="1:1", help="emo-detect-v1 only"
+    )
+
+    st = sub.add_parser("status", parents=[common], help="query a task once")
+    st.add_argument("task_id")
+    wt = sub.add_parser("wait", parents=[common], help="wait for a task (and download its result)")
+    wt.add_argument("task_id")
+    wt.add_argument("--out", type=Path, metavar="FILE.mp4")
+    wt.add_argument("--timeout", type=_positive, metavar="SECONDS")
+    wt.add_argument("--cancel-on-timeout", action="store_true")
+    cn = sub.add_parser("cancel", parents=[common], help="cancel a PENDING task")
+    cn.add_argument("task_id")
+    ls = sub.add_parser("list", parents=[common], help="list the account's recent tasks")
+    ls.add_argument("--status", choices=sorted(LIST_TASKS_STATUS_VALUES))
+    ls.add_argument("--model", dest="model_name")
+    ls.add_argument("--page", type=int, default=1)
+    ls.add_argument("--page-size", type=int, default=10)
+    ls.add_argument("--all", action="store_true", help="every page")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------- output
+class Progress:
+    """A progress line on stderr: rewritten in place on a terminal, one line per change otherwise."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.tty = enabled and stream.isatty()
+        self._last: str | None = None
+
+    def __call__(self, p: WaitProgress) -> None:
+        if not self.enabled:
+            return
+        status = p.status or "waiting"
+        note = f" (retrying after {type(p.error).__name__})" if p.error is not None else ""
+        if self.tty:
+            line = f"\r[{p.elapsed:7.1f} s] {p.task_id} {status:<16} poll {p.polls}, next in {p.next_poll_in:4.1f} s"
+            self.stream.write(line + note + "\033[K")
+            self.stream.flush()
+        elif status + note != self._last:
+            self.stream.write(f"[{p.elapsed:7.1f} s] {p.task_id} {status}{note}\n")
+            self.stream.flush()
+        self._last = status + note
+
+    def done(self) -> None:
+        if self.tty and self._last is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, sort_keys=True))
+    else:
+        print(text)
+
+
+def _task_text(task: TaskResponse) -> str:
+    out = task.output
+    url = result_url(task)
+    parts = [out.task_id, str(out.task_status)]
+    if isinstance(out.code, str):
+        parts.append(f"{out.code}: {out.message}")
+    if url:
+        parts.append(url)
+    return "  ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def _finish_task(client: Client, args: argparse.Namespace, task_id: str, progress: Progress) -> int:
+    try:
+        task = client.wait(
+            task_id, timeout=args.timeout, on_progress=progress, cancel_on_timeout=args.cancel_on_timeout
+        )
+    finally:
+        progress.done()
+    data = task.to_dict()
+    if args.out is not None:
+        path = client.download(task, args.out)
+        data["downloaded_to"] = str(path)
+        _emit(args, data, f"{_task_text(task)}\nsaved {path}")
+    else:
+        _emit(args, data, _task_text(task))
+    return EXIT_OK
+
+
+def _submitted(client: Client, args: argparse.Namespace, submit: Callable[[], Any], progress: Progress) -> int:
+    response = submit()
+    task_id = response.output.task_id
+    if not (args.wait or args.out is not None):
+        _emit(args, response.to_dict(), f"{task_id}  {response.output.task_status}")
+        return EXIT_OK
+    if not args.quiet:
+        print(f"submitted {task_id}", file=sys.stderr)
+    return _finish_task(client, args, task_id, progress)
+
+
+def _media(value: str) -> str | Path:
+    """A URL stays a string; anything else is a local path (checked, then uploaded by the SDK)."""
+    if value.startswith(("http://", "https://", "oss://", "file://")):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UsageError(f"no such file: {value}")
+    return path
+
+
+def run(args: argparse.Namespace, client: Client, progress: Progress) -> int:
+    command = args.command
+    if command == "liveportrait":
+        image, audio = _media(args.image), _media(args.audio)
+        return _submitted(
+            client,
+            args,
+            lambda: client.submit_liveportrait(
+                image,
+                audio,
+                template_id=args.template_id,
+                video_fps=args.video_fps,
+                eye_move_freq=args.eye_move_freq,
+                mouth_move_strength=args.mouth_move_strength,
+                head_move_strength=args.head_move_strength,
+                paste_back=args.paste_back,
+            ),
+            progress,
+        )
+    if command == "emo":
+        if (args.face_bbox is None) != (args.ext_bbox is None):
+            raise UsageError("give both --face-bbox and --ext-bbox, or neither (then emo-detect-v1 finds them)")
+        image, audio = _media(args.image), _media(args.audio)
+        return _submitted(
+            client,
+            args,
+            lambda: client.submit_emo(
+                image,
+                audio,
+                face_bbox=args.face_bbox,
+                ext_bbox=args.ext_bbox,
+                ratio=args.ratio,
+                style_level=args.style_level,
+            ),
+            progress,
+        )
+    if command == "videoretalk":
+        video, audio = _media(args.video), _media(args.audio)
+        ref = _media(args.ref_image) if args.ref_image else None
+        return _submitted(
+            client,
+            args,
+            lambda: client.submit_videoretalk(video, audio, ref_image=ref, video_extension=args.extend),
+            progress,
+        )
+    if command == "detect":
+        image = _media(args.image)
+        verdict: LivePortraitDetection | EmoDetection
+        if args.model == "emo-detect-v1":
+            verdict = client.detect_emo(image, args.ratio)
+            data: dict[str, Any] = {
+                "model": args.model,
+                "passed": verdict.passed,
+                "face_bbox": verdict.face_bbox,
+                "ext_bbox": verdict.ext_bbox,
+                "code": verdict.code,
+                "message": verdict.message,
+                "request_id": verdict.request_id,
+            }
+            text = "passed" if verdict.passed else f"rejected: {verdict.code or ''} {verdict.message or ''}".strip()
+            if verdict.passed:
+                text += f"  face_bbox={_join(verdict.face_bbox)}  ext_bbox={_join(verdict.ext_bbox)}"
+        else:
+            verdict = client.detect_liveportrait(image)
+            data = {
+                "model": args.model,
+                "passed": verdict.passed,
+                "message": verdict.message,
+                "request_id": verdict.request_id,
+            }
+            text = "passed" if verdict.passed else f"rejected: {verdict.message or ''}".strip()
+        _emit(args, data, text)
+        return EXIT_OK if verdict.passed else EXIT_TASK
+    if command == "status":
+        task = client.get(args.task_id)
+        _emit(args, task.to_dict(), _task_text(task))
+        return EXIT_OK
+    if command == "wait":
+        return _finish_task(client, args, args.task_id, progress)
+    if command == "cancel":
+        answer = client.cancel(args.task_id)
+        _emit(args, answer.to_dict(), f"{args.task_id}  canceled")
+        return EXIT_OK
+    if command == "list":
+        if args.all:
+            items = [
+                item.to_dict()
+                for item in client.iter_tasks(status=args.status, model_name=args.model_name, page_size=args.page_size)
+            ]
+            payload: dict[str, Any] = {"total": len(items), "data": items}
+        else:
+            page = client.list(
+                status=args.status, model_name=args.model_name, page_no=args.page, page_size=args.page_size
+            )
+            payload = page.to_dict()
+            items = payload["data"]
+        lines = [f"{i['task_id']}  {i['status']}  {i.get('model_name', '')}".rstrip() for i in items]
+        _emit(args, payload, "\n".join(lines) if lines else "(no tasks)")
+        return EXIT_OK
+    raise UsageError(f"unknown command {command!r}")  # pragma: no cover - argparse rejects it first
+
+
+def _join(box: Sequence[int] | None) -> str:
+    return ",".join(str(v) for v in box) if box else "-"
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code for an exception (see the module docstring)."""
+    if isinstance(error, (UsageError, FileNotFoundError, ValueError)) and not isinstance(error, DashScopeError):
+        return EXIT_USAGE
+    if isinstance(error, ConfigurationError):
+        return EXIT_AUTH if "API key" in str(error) else EXIT_USAGE
+    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_AUTH
+    if isinstance(error, WaitTimeout):
+        return EXIT_TIMEOUT
+    if isinstance(error, (TaskError, DetectionRejected, ResultExpired)):
+        return EXIT_TASK
+    if isinstance(error, APIConnectionError):
+        return EXIT_NETWORK
+    if isinstance(error, APIStatusError):
+        if error.status == 429 or error.status >= 500:
+            return EXIT_NETWORK
+        return EXIT_USAGE
+    if isinstance(error, UploadError):
+        if error.status is None or error.status == 429 or error.status >= 500:
+            return EXIT_NETWORK
+        return EXIT_AUTH if error.status in (401, 403) else EXIT_USAGE
+    if isinstance(error, DownloadError):
+        return EXIT_NETWORK if error.status is None or error.status >= 500 else EXIT_TASK
+    if isinstance(error, httpx.TransportError):
+        return EXIT_NETWORK
+    return EXIT_ERROR
+
+
+def _describe(error: BaseException) -> str:
+    return str(error) if isinstance(error, UsageError) else f"{type(error).__name__}: {error}"
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Run the command line; return the exit code. ``transport``/``clock`` are for in-process tests."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return int(exit_.code or 0)
+    progress = Progress(sys.stderr, enabled=not args.quiet)
+    try:
+        with Client(
+            args.api_key,
+            base_url=args.base_url,
+            region=args.region,
+            timeout=args.request_timeout,
+            transport=transport,
+            clock=clock,
+        ) as client:
+            return run(args, client, progress)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # every failure becomes a message and an exit code
+        code = exit_code(error)
+        if args.json:
+            print(json.dumps(_error_json(error, code), ensure_ascii=False, sort_keys=True))
+        print(f"dashscope-video: {_describe(error)}", file=sys.stderr)
+        return code
+
+
+def _error_json(error: BaseException, code: int) -> dict[str, Any]:
+    data: dict[str, Any] = {"error": type(error).__name__, "message": str(error), "exit_code": code}
+    for name in ("code", "request_id", "status", "task_id", "last_status"):
+        value = getattr(error, name, None)
+        if value is not None:
+            data[name] = value
+    return data
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
