@@ -1,0 +1,103 @@
+"""``dashscope-mock serve``: the mock under uvicorn.
+
+```
+dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic --state memory|sqlite:///path.db \
+    --seed N --media-checks on|off --keys sk-a,sk-b [--workers N] [--rate-limit on|off]
+```
+
+Binds 127.0.0.1 by default and logs one line per request. With ``--workers N`` (> 1) use SQLite state so that the
+workers share tasks and uploads; the settings reach the workers through ``DASHSCOPE_MOCK_*`` environment variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["app_from_env", "main"]
+
+ENV_PREFIX = "DASHSCOPE_MOCK_"
+
+
+def _media_available() -> bool:
+    return importlib.util.find_spec("dashscope_mock.media") is not None
+
+
+def app_from_env() -> Any:
+    """uvicorn factory (``--workers``): the app from ``DASHSCOPE_MOCK_*``."""
+    from .app import create_app
+    from .config import MockConfig
+
+    return create_app(MockConfig.from_env())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dashscope-mock", description="DashScope portrait-video mock server")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the mock server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    profile = os.environ.get(ENV_PREFIX + "PROFILE", "fast")
+    serve.add_argument("--profile", choices=["fast", "realistic"], default=profile)
+    serve.add_argument(
+        "--state", default=os.environ.get(ENV_PREFIX + "STATE", "memory"), help="memory (default) or sqlite:///path.db"
+    )
+    serve.add_argument("--seed", type=int, default=None, help="reproducible task and request ids")
+    serve.add_argument(
+        "--media-checks",
+        choices=["on", "off"],
+        default=None,
+        help="download and check inputs, render results (default: on when dashscope_mock.media exists)",
+    )
+    serve.add_argument("--keys", default=None, help="comma-separated accepted API keys (default: any sk-...)")
+    serve.add_argument("--rate-limit", choices=["on", "off"], default="on", help="the task-query QPS limit")
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    import uvicorn
+
+    media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
+    env = {
+        "PROFILE": args.profile,
+        "STATE": args.state,
+        "MEDIA_CHECKS": media,
+        "RATE_LIMIT": args.rate_limit,
+    }
+    if args.seed is not None:
+        env["SEED"] = str(args.seed)
+    if args.keys:
+        env["KEYS"] = args.keys
+    for name, value in env.items():
+        os.environ[ENV_PREFIX + name] = value
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.workers > 1 and args.state == "memory":
+        print("dashscope-mock: several workers need shared state: use --state sqlite:///path.db", file=sys.stderr)
+        return 2
+    print(
+        f"dashscope-mock: http://{args.host}:{args.port} (profile {args.profile}, state {args.state}, "
+        f"media checks {media}); Swagger UI at /ui, control plane at /_mock/ui",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "dashscope_mock.cli:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Mock configuration: what is *mock policy* (durations, profiles, keys, state) lives here; what the *service
+documents* (limits, retention, concurrency, error codes) is read from the spec through ``dashscope_openapi``.
+
+Environment variables (read by ``MockConfig.from_env``, used by the CLI as defaults):
+``DASHSCOPE_MOCK_KEYS`` (comma-separated allowed keys), ``DASHSCOPE_MOCK_PROFILE`` (``fast``/``realistic``),
+``DASHSCOPE_MOCK_STATE`` (``memory`` or ``sqlite:///path.db``), ``DASHSCOPE_MOCK_SEED``,
+``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from dashscope_openapi import limits
+
+__all__ = ["PROFILES", "MockConfig", "ModelTiming", "Profile", "video_models"]
+
+Profile = Literal["fast", "realistic"]
+
+
+@dataclass(frozen=True)
+class ModelTiming:
+    """How long a task of one model spends in each status.
+
+    ``pending`` is the queueing delay before a free slot starts it; ``phases`` are the working statuses in order
+    (liveportrait and videoretalk: ``RUNNING``; emo-v1: ``PRE-PROCESSING``, ``RUNNING``, ``POST-PROCESSING``).
+    """
+
+    pending: float
+    phases: tuple[tuple[str, float], ...]
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.phases)
+
+    @property
+    def working_seconds(self) -> float:
+        return sum(seconds for _, seconds in self.phases)
+
+
+def _timing(pending: float, *phases: tuple[str, float]) -> ModelTiming:
+    return ModelTiming(pending, tuple(phases))
+
+
+# A task finishes within a few seconds in the fast profile; the realistic one follows the timings the model pages
+# show (liveportrait: ~10 s queued, tens of seconds of work; emo-v1 and videoretalk: minutes).
+PROFILES: Mapping[str, Mapping[str, ModelTiming]] = {
+    "fast": {
+        "liveportrait": _timing(0.5, ("RUNNING", 2.0)),
+        "emo-v1": _timing(0.5, ("PRE-PROCESSING", 0.5), ("RUNNING", 1.5), ("POST-PROCESSING", 0.5)),
+        "videoretalk": _timing(0.5, ("RUNNING", 2.0)),
+    },
+    "realistic": {
+        "liveportrait": _timing(10.0, ("RUNNING", 45.0)),
+        "emo-v1": _timing(10.0, ("PRE-PROCESSING", 15.0), ("RUNNING", 90.0), ("POST-PROCESSING", 15.0)),
+        "videoretalk": _timing(5.0, ("RUNNING", 120.0)),
+    },
+}
+
+
+def video_models() -> tuple[str, ...]:
+    """The models of the submit operation, from the spec's discriminator mapping."""
+    from dashscope_openapi import load_spec
+
+    mapping = load_spec()["components"]["schemas"]["VideoSynthesisRequest"]["discriminator"]["mapping"]
+    return tuple(mapping)
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    """Everything that shapes a mock instance.
+
+    ``keys``: ``None`` accepts any ``sk-`` key; a set restricts to those. ``timings`` override the profile per model.
+    ``concurrency`` overrides ``x-limits.concurrency`` per model (``None`` = unlimited). ``rate_limit`` turns the
+    per-key task-query limit (``x-limits.task_query_qps_per_account``) on or off. ``frozen_clock`` freezes the
+    virtual clock (in-process tests); a served mock lets it flow with real time. ``timezone_offset_hours`` is the
+    service time printed in ``submit_time`` & co (Beijing, +8, like the real service).
+    """
+
+    profile: Profile = "fast"
+    keys: frozenset[str] | None = None
+    timings: Mapping[str, ModelTiming] = field(default_factory=dict)
+    concurrency: Mapping[str, int | None] = field(default_factory=dict)
+    rate_limit: bool = True
+    task_query_qps: float | None = None
+    retry_after_seconds: int = 1
+    seed: int | None = None
+    state: str = "memory"
+    media_checks: bool = False
+    frozen_clock: bool = False
+    timezone_offset_hours: float = 8.0
+    region: str = "cn-beijing"
+    upload_dir: str | None = None
+
+    def timing(self, model: str) -> ModelTiming:
+        if model in self.timings:
+            return self.timings[model]
+        return PROFILES[self.profile][model]
+
+    def concurrency_for(self, model: str) -> int | None:
+        if model in self.concurrency:
+            return self.concurrency[model]
+        value = limits().get("concurrency", {}).get(model)
+        return int(value) if value is not None else None
+
+    def query_qps(self) -> float:
+        if self.task_query_qps is not None:
+            return self.task_query_qps
+        return float(limits()["task_query_qps_per_account"])
+
+    def key_allowed(self, key: str) -> bool:
+        if self.keys is not None:
+            return key in self.keys
+        return key.startswith("sk-") and len(key) > 3
+
+    def replace(self, **changes: object) -> MockConfig:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> MockConfig:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if keys := env.get("DASHSCOPE_MOCK_KEYS"):
+            values["keys"] = frozenset(k.strip() for k in keys.split(",") if k.strip())
+        if profile := env.get("DASHSCOPE_MOCK_PROFILE"):
+            values["profile"] = profile
+        if state := env.get("DASHSCOPE_MOCK_STATE"):
+            values["state"] = state
+        if seed := env.get("DASHSCOPE_MOCK_SEED"):
+            values["seed"] = int(seed)
+        if media := env.get("DASHSCOPE_MOCK_MEDIA_CHECKS"):
+            values["media_checks"] = media.lower() in {"on", "1", "true", "yes"}
+        if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
+            values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

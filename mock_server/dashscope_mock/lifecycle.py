@@ -1,0 +1,86 @@
+"""Task status, derived lazily from a record's timestamps and the clock.
+
+A task waits PENDING until ``start_at`` (a free slot of its key, see ``Backend``), then walks the model's working
+phases (``RUNNING``; emo-v1 ``PRE-PROCESSING`` → ``RUNNING`` → ``POST-PROCESSING``). The outcome gate sits at the end
+of ``RUNNING``: a task whose outcome is not known yet (the media pipeline still works) stays RUNNING; a failure ends
+the task FAILED at ``max(end of RUNNING, known_at)``; a success goes through the remaining phases from that point
+to SUCCEEDED. A task whose outcome is still unknown ``x-limits.task_timeout_hours`` after it started ends FAILED
+with ``InternalError.Timeout``, as the service does. Nothing runs in the background: 100,000 idle tasks cost only
+their records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .records import TaskRecord
+
+__all__ = ["Snapshot", "derive"]
+
+GATE_STATUS = "RUNNING"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    status: str
+    scheduled_at: float | None = None
+    end_at: float | None = None
+    timed_out: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+
+def _walk(statuses: tuple[str, ...], durations: tuple[float, ...], start: float, now: float, stop: int) -> str:
+    """The working status at ``now`` among phases ``[0, stop]``; clamps at phase ``stop``."""
+    at = start
+    for index in range(stop + 1):
+        at += durations[index]
+        if now < at:
+            return statuses[index]
+    return statuses[stop]
+
+
+def gate_index(statuses: tuple[str, ...]) -> int:
+    return statuses.index(GATE_STATUS) if GATE_STATUS in statuses else len(statuses) - 1
+
+
+def planned_end(record: TaskRecord, statuses: tuple[str, ...]) -> float:
+    """When the task will end if nothing delays it (used to queue the next task of a slot)."""
+    if record.canceled_at is not None and record.canceled_at <= record.start_at:
+        return record.canceled_at
+    gate = gate_index(statuses)
+    running_end = record.start_at + sum(record.durations[: gate + 1])
+    if record.known_at is not None:
+        running_end = max(running_end, record.known_at)
+    if record.failure_code is not None:
+        return running_end
+    return running_end + sum(record.durations[gate + 1 :])
+
+
+def derive(record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_seconds: float) -> Snapshot:
+    if record.canceled_at is not None and now >= record.canceled_at:
+        return Snapshot("CANCELED", None, record.canceled_at)
+    start = record.start_at
+    if now < start:
+        return Snapshot("PENDING")
+    durations = record.durations
+    gate = gate_index(statuses)
+    running_end = start + sum(durations[: gate + 1])
+    known = record.known_at
+    if known is None:
+        if now >= start + timeout_seconds:
+            return Snapshot("FAILED", start, start + timeout_seconds, timed_out=True)
+        return Snapshot(_walk(statuses, durations, start, now, gate), start)
+    opened = max(running_end, known)
+    if now < opened:
+        return Snapshot(_walk(statuses, durations, start, now, gate), start)
+    if record.failure_code is not None:
+        return Snapshot("FAILED", start, opened)
+    at = opened
+    for index in range(gate + 1, len(statuses)):
+        at += durations[index]
+        if now < at:
+            return Snapshot(statuses[index], start)
+    return Snapshot("SUCCEEDED", start, at)

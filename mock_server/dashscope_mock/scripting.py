@@ -1,0 +1,228 @@
+"""What a test scripts through the control plane: scenarios (outcomes of the next tasks), faults (transport-level
+trouble on any route) and the journal of requests received."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from dashscope_openapi import CatalogueEntry
+
+__all__ = ["Fault", "Faults", "Journal", "JournalEntry", "Scenario", "Scenarios"]
+
+Operation = Literal["submit", "detect", "cancel", "upload"]
+
+
+@dataclass
+class Scenario:
+    """The next ``times`` matching requests of ``model`` get ``entry`` (a catalogue error) and/or extra time.
+
+    ``operation`` says where it applies: ``submit`` (the entry fails the submit when its stage is ``submit`` or
+    ``any``, else the task ends FAILED with it), ``detect``, ``cancel`` or ``upload`` (the OSS form POST).
+    """
+
+    id: int
+    model: str
+    times: int
+    operation: Operation
+    entry: CatalogueEntry | None = None
+    url_contains: str | None = None
+    extra_seconds: Mapping[str, float] = field(default_factory=dict)
+    values: Mapping[str, Any] = field(default_factory=dict)
+    used: int = 0
+
+    @property
+    def remaining(self) -> int:
+        return self.times - self.used
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "model": self.model,
+            "times": self.times,
+            "remaining": self.remaining,
+            "operation": self.operation,
+            "extra_seconds": dict(self.extra_seconds),
+        }
+        if self.entry is not None:
+            data.update(code=self.entry.code, status=self.entry.status, stage=self.entry.stage)
+            if self.entry.reason:
+                data["reason"] = self.entry.reason
+        if self.url_contains is not None:
+            data["url_contains"] = self.url_contains
+        if self.values:
+            data["values"] = dict(self.values)
+        return data
+
+
+class Scenarios:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Scenario] = []
+        self._ids = itertools.count(1)
+
+    def add(self, **fields: Any) -> Scenario:
+        with self._lock:
+            scenario = Scenario(id=next(self._ids), **fields)
+            self._items.append(scenario)
+            return scenario
+
+    def take(self, model: str, operation: Operation, urls: Iterable[str] = ()) -> Scenario | None:
+        """Consume one use of the first live scenario matching the request."""
+        texts = [u for u in urls if isinstance(u, str)]
+        with self._lock:
+            for scenario in self._items:
+                if scenario.remaining <= 0 or scenario.model != model or scenario.operation != operation:
+                    continue
+                if scenario.url_contains is not None and not any(scenario.url_contains in u for u in texts):
+                    continue
+                scenario.used += 1
+                return scenario
+        return None
+
+    def list(self) -> list[Scenario]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._ids = itertools.count(1)
+
+
+FaultKind = Literal["latency", "error", "drop"]
+
+
+@dataclass
+class Fault:
+    """Trouble on matching requests: ``latency`` (real seconds), ``error`` (an HTTP status with a catalogue
+    error body and optional ``Retry-After``) or ``drop`` (the connection closes without an answer).
+
+    A fault matches by ``operation`` (an operationId of either spec, or ``*``), ``method`` and ``path_contains``;
+    it fires on the next ``times`` matches (``None``: always), each with ``probability`` drawn from a generator
+    seeded by ``seed``.
+    """
+
+    id: int
+    kind: FaultKind
+    operation: str = "*"
+    method: str | None = None
+    path_contains: str | None = None
+    times: int | None = 1
+    probability: float = 1.0
+    status: int | None = None
+    code: str | None = None
+    retry_after: int | None = None
+    latency_seconds: float = 0.0
+    seed: int | None = None
+    fired: int = 0
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    def matches(self, method: str, path: str, operation: str | None) -> bool:
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.operation != "*" and self.operation != operation:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path_contains is None or self.path_contains in path
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in asdict(self).items() if k != "rng" and v is not None}
+        data["remaining"] = None if self.times is None else max(self.times - self.fired, 0)
+        return data
+
+
+class Faults:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, **fields: Any) -> Fault:
+        with self._lock:
+            fault = Fault(id=next(self._ids), **fields)
+            fault.rng = random.Random(fault.seed)
+            self._items.append(fault)
+            return fault
+
+    def pick(self, method: str, path: str, operation: str | None) -> list[Fault]:
+        """The faults firing for this request (at most one of each kind)."""
+        chosen: dict[str, Fault] = {}
+        with self._lock:
+            for fault in self._items:
+                if fault.kind in chosen or not fault.matches(method, path, operation):
+                    continue
+                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
+                    continue
+                fault.fired += 1
+                chosen[fault.kind] = fault
+        return list(chosen.values())
+
+    def list(self) -> list[Fault]:
+        with self._lock:
+            return list(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._ids = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    seq: int
+    method: str
+    path: str
+    query: str
+    operation: str | None
+    key: str | None
+    status: int
+    time: float
+    time_text: str
+    request_id: str | None
+    duration_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class Journal:
+    """The requests the mock received (public API, result downloads and OSS uploads; not the control plane)."""
+
+    def __init__(self, maxlen: int = 100_000) -> None:
+        self._items: deque[JournalEntry] = deque(maxlen=maxlen)
+        self._seq = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def record(self, **fields: Any) -> JournalEntry:
+        with self._lock:
+            item = JournalEntry(seq=next(self._seq), **fields)
+            self._items.append(item)
+            return item
+
+    def entries(
+        self, *, operation: str | None = None, key: str | None = None, path_contains: str | None = None
+    ) -> list[JournalEntry]:
+        with self._lock:
+            items = list(self._items)
+        return [
+            item
+            for item in items
+            if (operation is None or item.operation == operation)
+            and (key is None or item.key == key)
+            and (path_contains is None or path_contains in item.path)
+        ]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._seq = itertools.count(1)

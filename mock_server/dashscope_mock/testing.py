@@ -1,0 +1,206 @@
+"""In-process use of the mock, moto-style: ``mock_dashscope()`` and the ``MockDashScope`` handle it yields.
+
+```python
+from dashscope_mock import mock_dashscope
+
+with mock_dashscope(seed=1) as mock:
+    client = httpx.Client(transport=mock.transport(), base_url=mock.base_url, headers=mock.headers)
+    task_id = client.post(SUBMIT_PATH, json=body).json()["output"]["task_id"]
+    mock.advance(5)                      # the virtual clock: no sleeping
+    assert client.get(f"/api/v1/tasks/{task_id}").json()["output"]["task_status"] == "SUCCEEDED"
+    assert len(mock.requests("getTask")) == 1
+```
+
+The handle's members: ``app`` (the ASGI app), ``backend``, ``clock``, ``scenarios``, ``faults``, ``journal``;
+``base_url`` and ``headers`` (a valid key + ``X-DashScope-Async``) for clients; ``async_transport()`` (an
+``httpx.ASGITransport``), ``transport()`` (a sync ``httpx`` transport bridged to the app through a portal thread),
+``async_client()`` / ``client()``; ``serve()`` (uvicorn on 127.0.0.1, port 0, in a thread; yields the base URL);
+and shortcuts ``advance(seconds)``, ``scenario(...)``, ``fault(...)``, ``requests(operation)``, ``reset()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from .app import MockApp, create_app
+from .backend import Backend
+from .clock import VirtualClock
+from .config import MockConfig
+from .pipeline import MediaPipeline
+from .scripting import Fault, JournalEntry, Scenario
+
+__all__ = ["SUBMIT_PATH", "MockDashScope", "SyncASGITransport", "mock_dashscope"]
+
+SUBMIT_PATH = "/api/v1/services/aigc/image2video/video-synthesis/"
+DEFAULT_KEY = "sk-mock-test"
+
+
+class _Portal:
+    """An event loop in a daemon thread, to run the ASGI app for synchronous callers."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="dashscope-mock-portal", daemon=True)
+        self.thread.start()
+
+    def call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class SyncASGITransport(httpx.BaseTransport):
+    """A synchronous httpx transport that drives an ASGI app in a portal thread (httpx has none)."""
+
+    def __init__(self, app: Any, portal: _Portal | None = None) -> None:
+        self._async = httpx.ASGITransport(app=app)
+        self._portal = portal or _Portal()
+        self._owns_portal = portal is None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        content = request.read()
+        forwarded = httpx.Request(request.method, request.url, headers=request.headers, content=content)
+
+        async def run() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            response = await self._async.handle_async_request(forwarded)
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
+            return response.status_code, response.headers.raw, body
+
+        status, headers, body = self._portal.call(run())
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+    def close(self) -> None:
+        if self._owns_portal:
+            self._portal.close()
+
+
+class MockDashScope:
+    """A mock instance and the tools to use it from tests (see the module docstring)."""
+
+    base_url = "http://dashscope.mock"
+
+    def __init__(self, app: MockApp, *, key: str = DEFAULT_KEY) -> None:
+        self.app = app
+        self.backend: Backend = app.backend
+        self.key = key
+        self._portal: _Portal | None = None
+
+    # state at hand
+    @property
+    def clock(self) -> Any:
+        return self.backend.clock
+
+    @property
+    def scenarios(self) -> Any:
+        return self.backend.scenarios
+
+    @property
+    def faults(self) -> Any:
+        return self.backend.faults
+
+    @property
+    def journal(self) -> Any:
+        return self.backend.journal
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """A valid ``Authorization`` and ``X-DashScope-Async: enable`` (drop the latter for face-detect)."""
+        return {"Authorization": f"Bearer {self.key}", "X-DashScope-Async": "enable"}
+
+    # transports and clients
+    def async_transport(self) -> httpx.ASGITransport:
+        return httpx.ASGITransport(app=self.app)
+
+    def transport(self) -> SyncASGITransport:
+        if self._portal is None:
+            self._portal = _Portal()
+        return SyncASGITransport(self.app, self._portal)
+
+    def async_client(self, **kwargs: Any) -> httpx.AsyncClient:
+        kwargs.setdefault("base_url", self.base_url)
+        return httpx.AsyncClient(transport=self.async_transport(), **kwargs)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("base_url", self.base_url)
+        return httpx.Client(transport=self.transport(), **kwargs)
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Run the app under uvicorn in a thread; yields ``http://host:port``."""
+        import uvicorn
+
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="dashscope-mock-uvicorn", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the mock server did not start")
+            time.sleep(0.01)
+        bound = server.servers[0].sockets[0].getsockname()
+        try:
+            yield f"http://{host}:{bound[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    # shortcuts
+    def advance(self, seconds: float) -> float:
+        return self.backend.advance(seconds)
+
+    def scenario(self, model: str, code: str | None = None, *, times: int = 1, **kwargs: Any) -> Scenario:
+        return self.backend.add_scenario(model=model, code=code, times=times, **kwargs)
+
+    def fault(self, kind: str, operation: str = "*", **kwargs: Any) -> Fault:
+        return self.backend.faults.add(kind=kind, operation=operation, **kwargs)
+
+    def requests(self, operation: str | None = None, **filters: Any) -> list[JournalEntry]:
+        return self.backend.journal.entries(operation=operation, **filters)
+
+    def reset(self) -> None:
+        self.backend.reset()
+
+    def close(self) -> None:
+        if self._portal is not None:
+            self._portal.close()
+            self._portal = None
+        self.backend.close()
+
+
+@contextlib.contextmanager
+def mock_dashscope(
+    config: MockConfig | None = None,
+    *,
+    media: MediaPipeline | None = None,
+    key: str = DEFAULT_KEY,
+    **overrides: Any,
+) -> Iterator[MockDashScope]:
+    """A fresh in-process mock. Defaults for tests: a frozen virtual clock (time moves with ``advance``), media
+    checks off. ``overrides`` are ``MockConfig`` fields (``seed=1``, ``rate_limit=False``, ``profile=...``)."""
+    base = config or MockConfig(frozen_clock=True)
+    if overrides:
+        base = base.replace(**overrides)
+    backend = Backend(base, media=media, clock=VirtualClock(frozen=base.frozen_clock))
+    mock = MockDashScope(create_app(backend=backend), key=key)
+    try:
+        yield mock
+    finally:
+        mock.close()
+
+
+@contextlib.asynccontextmanager
+async def async_mock_dashscope(**kwargs: Any) -> AsyncIterator[MockDashScope]:
+    with mock_dashscope(**kwargs) as mock:
+        yield mock
