@@ -17,8 +17,8 @@ Facade (what the mock calls)::
     answer = await pipeline.detect("emo-detect-v1", url, "1:1")  # dict body, or MediaFailure = failed request
 
 The mock's own protocol (``dashscope_mock.pipeline.MediaPipeline``: ``prepare(job) -> MediaOutcome``,
-``detect(...) -> dict``) is implemented by :class:`MockMedia`, built by :func:`create_pipeline` (what
-``--media-checks on`` loads).
+``detect(...) -> dict``) is implemented by ``dashscope_mock.media.mock.MockMedia``, built by
+:func:`create_pipeline`, which is what ``--media-checks on`` loads.
 
 Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
 ``faces`` (Haar detection, ``ext_bbox``, similarity), ``render`` (MP4 output), ``pipeline`` (the facade), ``mock``
@@ -27,11 +27,12 @@ Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``chec
 
 from __future__ import annotations
 
+from typing import Any
+
 from .checks import check_audio, check_emo_boxes, check_image, check_video
 from .errors import MediaFailure, failure
 from .faces import detect_faces, ext_bbox
 from .fetch import Fetched, Fetcher, OssResolver
-from .mock import MockMedia, create_pipeline
 from .pipeline import MediaPipeline, Prepared
 from .render import render_portrait, render_video
 
@@ -40,7 +41,6 @@ __all__ = [
     "Fetcher",
     "MediaFailure",
     "MediaPipeline",
-    "MockMedia",
     "OssResolver",
     "Prepared",
     "check_audio",
@@ -54,3 +54,10 @@ __all__ = [
     "render_portrait",
     "render_video",
 ]
+
+
+def create_pipeline(config: Any = None) -> Any:
+    """The mock's media pipeline (a ``dashscope_mock.pipeline.MediaPipeline``) for a ``MockConfig``."""
+    from .mock import create_pipeline as create
+
+    return create(config)

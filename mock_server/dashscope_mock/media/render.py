@@ -3,8 +3,9 @@
 Synchronous and CPU-bound: run them in a thread or process pool, off the request path. Sizes are kept small and the
 x264 preset fast, so a few seconds of result render in a fraction of a second.
 
-- :func:`render_portrait` (liveportrait, emo-v1): one still frame with a gentle motion — a slow zoom towards the
-  face and a darkening "mouth" ellipse at the bottom of the face that follows the audio's loudness.
+- :func:`render_portrait` (liveportrait, emo-v1): one still frame with a gentle motion — a slow zoom (4 %, 6 s
+  period) towards the face and a half-transparent dark "mouth" ellipse low on the face whose height follows the
+  audio's loudness (scaled by liveportrait's ``mouth_move_strength``).
 - :func:`render_video` (videoretalk): the input video's frames, cut to the result's duration, or extended by the
   documented reverse-forward ping-pong when the audio is longer and ``video_extension`` is true.
 
@@ -161,8 +162,8 @@ def render_portrait(
         fx1, fy1, fx2, fy2 = face
         centre = ((fx1 + fx2) / 2, (fy1 + fy2) / 2)
         mouth = (
-            (round((fx1 + fx2) / 2), round(fy1 + 0.78 * (fy2 - fy1))),
-            (max(2, round(0.16 * (fx2 - fx1))), max(1, round(0.07 * (fy2 - fy1)))),
+            (round((fx1 + fx2) / 2), round(fy1 + 0.8 * (fy2 - fy1))),
+            (max(2, round(0.11 * (fx2 - fx1))), max(1, round(0.05 * (fy2 - fy1)))),
         )
     else:
         centre = (width / 2, height / 2)
@@ -170,14 +171,20 @@ def render_portrait(
     try:
         for index in range(count):
             image = frame
-            if face is not None and mouth_strength > 0 and loudness[index] > 0.02:
-                image = frame.copy()
-                (mx, my), (ax, ay) = mouth
-                open_y = max(1, round(ay * (0.4 + 1.2 * loudness[index] * min(1.5, mouth_strength))))
-                cv2.ellipse(image, (mx, my), (ax, open_y), 0, 0, 360, (40, 20, 20), thickness=-1, lineType=cv2.LINE_AA)
+            if face is not None and mouth_strength > 0 and loudness[index] > 0.05:
+                image = _mouth(frame, mouth, float(loudness[index]) * min(1.5, mouth_strength) / 1.5)
             writer.add(_zoom(image, centre, 1.0 + 0.04 * (1 - math.cos(2 * math.pi * index / (6 * float(rate)))) / 2))
     finally:
         writer.close()
+
+
+def _mouth(frame: RGB, mouth: tuple[tuple[int, int], tuple[int, int]], opening: float) -> RGB:
+    """A dark, half-transparent ellipse over the mouth, taller and darker as ``opening`` (0..1) grows."""
+    (mx, my), (ax, ay) = mouth
+    overlay = frame.copy()
+    cv2.ellipse(overlay, (mx, my), (ax, max(1, round(ay * opening))), 0, 0, 360, (45, 20, 25), -1, cv2.LINE_AA)
+    alpha = 0.35 + 0.35 * opening
+    return np.asarray(cv2.addWeighted(overlay, alpha, frame, 1 - alpha, 0), dtype=np.uint8)
 
 
 def _zoom(image: RGB, centre: tuple[float, float], factor: float) -> RGB:
