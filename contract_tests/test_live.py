@@ -44,7 +44,7 @@ def live() -> Iterator[httpx.Client]:
 def mock() -> Iterator[httpx.Client]:
     from dashscope_mock import mock_dashscope
 
-    with mock_dashscope() as service, service.client(api_key="sk-live-diff") as client:
+    with mock_dashscope() as service, service.client(headers={"Authorization": "Bearer sk-live-diff"}) as client:
         yield client
 
 
