@@ -31,41 +31,45 @@ async def run_task(mock: Any, client: Any, body: dict[str, Any]) -> dict[str, An
 async def test_a_liveportrait_task_ends_with_a_real_video(http_server: FileServer) -> None:
     http_server.files["face.jpg"] = factory.FACE_JPG.read_bytes()
     http_server.files["a.wav"] = factory.wav_bytes(2.0)
-    async with async_mock_dashscope(media_checks=True, rate_limit=False) as mock:
-        async with mock.async_client(headers=mock.headers) as client:
-            body = {
-                "model": "liveportrait",
-                "input": {"image_url": http_server.url("face.jpg"), "audio_url": http_server.url("a.wav")},
-                "parameters": {"video_fps": 25},
-            }
-            task = await run_task(mock, client, body)
-            assert task["output"]["task_status"] == "SUCCEEDED", task
-            assert task["usage"] == {"video_duration": 2.0, "video_ratio": "standard"}
-            video = await client.get(task["output"]["results"]["video_url"])
-            assert video.status_code == 200
-            with av.open(io.BytesIO(video.content)) as container:
-                assert container.streams.video[0].codec_context.name == "h264"
-                assert container.streams.audio[0].codec_context.name == "aac"
-                assert float(container.streams.video[0].average_rate) == 25
-                assert container.duration / 1_000_000 == pytest.approx(2.0, abs=0.1)
+    async with (
+        async_mock_dashscope(media_checks=True, rate_limit=False) as mock,
+        mock.async_client(headers=mock.headers) as client,
+    ):
+        body = {
+            "model": "liveportrait",
+            "input": {"image_url": http_server.url("face.jpg"), "audio_url": http_server.url("a.wav")},
+            "parameters": {"video_fps": 25},
+        }
+        task = await run_task(mock, client, body)
+        assert task["output"]["task_status"] == "SUCCEEDED", task
+        assert task["usage"] == {"video_duration": 2.0, "video_ratio": "standard"}
+        video = await client.get(task["output"]["results"]["video_url"])
+        assert video.status_code == 200
+        with av.open(io.BytesIO(video.content)) as container:
+            assert container.streams.video[0].codec_context.name == "h264"
+            assert container.streams.audio[0].codec_context.name == "aac"
+            assert float(container.streams.video[0].average_rate) == 25
+            assert container.duration / 1_000_000 == pytest.approx(2.0, abs=0.1)
 
 
 async def test_a_portrait_without_a_face_fails_the_task(http_server: FileServer) -> None:
     http_server.files["none.jpg"] = factory.image_bytes(factory.blank(600, 600), "JPEG")
     http_server.files["a.wav"] = factory.wav_bytes(2.0)
-    async with async_mock_dashscope(media_checks=True, rate_limit=False) as mock:
-        async with mock.async_client(headers=mock.headers) as client:
-            body = {
-                "model": "liveportrait",
-                "input": {"image_url": http_server.url("none.jpg"), "audio_url": http_server.url("a.wav")},
-            }
-            task = await run_task(mock, client, body)
-            output = task["output"]
-            assert (output["task_status"], output["code"], output["message"]) == (
-                "FAILED",
-                "InvalidImage.NoHumanFace",
-                "No human face detected.",
-            )
+    async with (
+        async_mock_dashscope(media_checks=True, rate_limit=False) as mock,
+        mock.async_client(headers=mock.headers) as client,
+    ):
+        body = {
+            "model": "liveportrait",
+            "input": {"image_url": http_server.url("none.jpg"), "audio_url": http_server.url("a.wav")},
+        }
+        task = await run_task(mock, client, body)
+        output = task["output"]
+        assert (output["task_status"], output["code"], output["message"]) == (
+            "FAILED",
+            "InvalidImage.NoHumanFace",
+            "No human face detected.",
+        )
 
 
 async def test_face_detect_through_the_mock(http_server: FileServer) -> None:

@@ -103,6 +103,12 @@ def decode_image(path: Path, *, max_pixels: int) -> RGB:
             if width * height > max_pixels:
                 raise ProbeError("size", f"{width}x{height} is more than {max_pixels} pixels")
             image.load()
+            if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+                # Deep greys: scale to 8 bits (Pillow's own conversion clips them to white).
+                deep = np.asarray(image, dtype=np.float64)
+                top = float(deep.max()) if deep.size else 0.0
+                grey = np.clip(deep * (255.0 / top) if top > 255 else deep, 0, 255).astype(np.uint8)
+                return np.repeat(grey[:, :, None], 3, axis=2)
             rgb = image.convert("RGB")
             return np.asarray(rgb, dtype=np.uint8).copy()
     except ProbeError:
