@@ -64,6 +64,7 @@ from ._errors import (
     UploadError,
     WaitTimeout,
 )
+from ._retry import RetryPolicy
 from ._wait import WaitProgress
 
 __all__ = [
@@ -137,6 +138,14 @@ def _common(suppress: bool) -> argparse.ArgumentParser:
         default=default(60.0),
         metavar="SECONDS",
         help="timeout of each HTTP request (default 60)",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=default(RetryPolicy().max_retries),
+        metavar="N",
+        help=f"retries of a failed request: 429/5xx/network; a submit only if it never left "
+        f"(default {RetryPolicy().max_retries})",
     )
     group.add_argument("--json", action="store_true", default=default(False), help="JSON output on stdout")
     group.add_argument("--quiet", "-q", action="store_true", default=default(False), help="no progress on stderr")
@@ -482,6 +491,7 @@ def main(
             base_url=args.base_url,
             region=args.region,
             timeout=args.request_timeout,
+            retry=RetryPolicy(max_retries=max(args.max_retries, 0)),
             transport=transport,
             clock=clock,
         ) as client:
