@@ -9,9 +9,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from dashscope_mock.media import MediaFailure, MediaPipeline, detect_faces, ext_bbox
-from dashscope_mock.media.faces import MATCH_THRESHOLD, face_signature, ratio_of, similarity
+from dashscope_mock.media.faces import (
+    MATCH_THRESHOLD,
+    aligned_similarity,
+    best_match,
+    face_signature,
+    ratio_of,
+    similarity,
+)
 from dashscope_openapi import error_catalogue
 
 from . import factory
@@ -95,6 +103,19 @@ def test_similarity_tells_the_face_from_other_things() -> None:
     assert similarity(reference, face_signature(upside_down, flipped_box)) < MATCH_THRESHOLD
     for box in [(0, 0, 150, 150), (300, 420, 480, 600)]:
         assert similarity(reference, face_signature(image, box)) < MATCH_THRESHOLD
+        assert aligned_similarity(reference, image, box) < MATCH_THRESHOLD
+
+
+def test_matching_tolerates_the_detectors_jitter_in_a_rescaled_video_frame() -> None:
+    image = factory.face_rgb()
+    reference = face_signature(image, detect_faces(image)[0])
+    frame = factory.canvas(640, 704, (64, 52))
+    shrunk = np.asarray(Image.fromarray(frame).resize((582, 640)), dtype=np.uint8)  # boxes land elsewhere
+    assert best_match(reference, [shrunk]) > 0.8
+    upside_down = np.ascontiguousarray(image[::-1])
+    assert detect_faces(upside_down)  # the cascade "finds" a face…
+    assert best_match(reference, [upside_down]) < MATCH_THRESHOLD  # …that is not hers
+    assert best_match(reference, [factory.blank(640, 704)]) == -1.0
 
 
 # ------------------------------------------------------------------------------------------------ face-detect
