@@ -287,10 +287,8 @@ class MediaPipeline:
                 model, "ref_image", str(ref_url), lambda: self._match(model, ref, paths["video"], str(ref_url))
             )
         extension = bool(_param(parameters, "VideoRetalkParameters", "video_extension"))
-        if extension and audio.duration > video.duration:
-            duration = audio.duration
-        else:
-            duration = min(video.duration, audio.duration)
+        extension = extension and audio.duration > video.duration  # nothing to extend otherwise
+        duration = audio.duration if extension else min(video.duration, audio.duration)
         duration = round(duration, 2)
         video_path, audio_path, max_side = paths["video"], paths["audio"], self.video_max_side
 

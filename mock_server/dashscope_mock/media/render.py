@@ -33,6 +33,7 @@ __all__ = ["PORTRAIT_MAX_SIDE", "VIDEO_MAX_SIDE", "even_size", "render_portrait"
 PORTRAIT_MAX_SIDE = 512
 VIDEO_MAX_SIDE = 1280
 X264_OPTIONS = {"preset": "veryfast", "crf": "26"}
+X264_VIDEO_OPTIONS = {"preset": "ultrafast", "crf": "24"}  # videoretalk: many frames, keep it quick
 _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _AUDIO_CHUNK = 1024
 
@@ -111,7 +112,7 @@ class _Writer:
         self, out_path: Path, width: int, height: int, rate: Fraction, audio: _Audio, *, still: bool = False
     ) -> None:
         self.container: Any = av.open(str(out_path), "w", format="mp4", options={"movflags": "+faststart"})
-        options = dict(X264_OPTIONS, **({"tune": "stillimage"} if still else {}))
+        options = dict(X264_OPTIONS, tune="stillimage") if still else dict(X264_VIDEO_OPTIONS)
         self.video = self.container.add_stream("libx264", rate=rate, options=options)
         self.video.width, self.video.height = width, height
         self.video.pix_fmt = "yuv420p"
@@ -230,7 +231,8 @@ def render_video(
                 for decoded in container.decode(stream):
                     if written >= count:
                         break
-                    rgb = _fit(np.asarray(decoded.to_ndarray(format="rgb24"), np.uint8), width, height)
+                    scaled = decoded.reformat(width=width, height=height, format="rgb24")  # swscale: fast
+                    rgb = np.asarray(scaled.to_ndarray(), dtype=np.uint8)
                     writer.add(rgb)
                     written += 1
                     if extension:
@@ -258,12 +260,6 @@ def _ping_pong(length: int) -> Iterator[int]:
     while True:
         yield from range(length - 2, -1, -1)
         yield from range(1, length)
-
-
-def _fit(rgb: RGB, width: int, height: int) -> RGB:
-    if rgb.shape[1] == width and rgb.shape[0] == height:
-        return rgb
-    return np.asarray(cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def _jpeg(rgb: RGB) -> bytes:
