@@ -59,7 +59,7 @@ def _uploads_work() -> bool:
     async def probe(path: Path) -> None:
         with mock_dashscope(seed=1) as instance:
             client = AsyncClient(instance.key, base_url=instance.base_url, transport=instance.async_transport())
-            await asyncio.wait_for(client.upload(path, "liveportrait"), 5)
+            await asyncio.wait_for(client.upload(path, "liveportrait"), 2)
 
     import tempfile
 
