@@ -286,3 +286,17 @@ async def test_a_slow_input_does_not_block_other_work(http_server: FileServer, t
     assert isinstance(failure, MediaFailure)
     assert failure.code == "InvalidURL.Timeout"
     assert list((tmp_path / "work").iterdir()) == []  # a failed prepare leaves nothing behind
+
+
+async def test_a_failed_first_input_does_not_wait_for_a_slow_second_one(
+    http_server: FileServer, tmp_path: Path
+) -> None:
+    pipeline = MediaPipeline(download_timeout=5.0, work_root=tmp_path / "work")
+    started = time.monotonic()
+    failure = await pipeline.prepare(
+        "liveportrait",
+        {"input": {"image_url": f"{http_server.base}/status/404", "audio_url": f"{http_server.base}/drip"}},
+    )
+    assert time.monotonic() - started < 2.0
+    assert isinstance(failure, MediaFailure)
+    assert (failure.code, failure.input) == ("InvalidParameter.InputDownloadFailed", "image")

@@ -1,7 +1,8 @@
 """The adapter between :class:`MediaPipeline` and the mock's media protocol (``dashscope_mock.pipeline``).
 
 ``create_pipeline(config)`` is what ``--media-checks on`` loads. ``prepare(job)`` downloads and checks the inputs,
-then renders the result MP4 into ``job.results_dir`` in a worker thread (the task stays RUNNING meanwhile) and
+then renders the result MP4 into ``job.results_dir`` in a pool of render threads (one per CPU; the task stays
+RUNNING meanwhile) and
 answers a ``MediaOutcome``; ``detect`` answers the face-detect body or raises the mock's ``ApiError`` for a failed
 request. ``file://`` URLs in a job are the mock's own resolved uploads, so they are read from disk; a client cannot
 send one (the spec's URL pattern admits only http(s) and oss).
@@ -10,6 +11,8 @@ send one (the spec's URL pattern admits only http(s) and oss).
 from __future__ import annotations
 
 import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,11 @@ __all__ = ["MockMedia", "create_pipeline"]
 class MockMedia:
     """Implements ``dashscope_mock.pipeline.MediaPipeline`` with real downloads, checks and renders."""
 
-    def __init__(self, pipeline: MediaPipeline | None = None) -> None:
+    def __init__(self, pipeline: MediaPipeline | None = None, *, render_workers: int | None = None) -> None:
         self.pipeline = pipeline or MediaPipeline()
+        # Renders are CPU-bound: a burst of tasks queues here instead of starting dozens of encoders at once.
+        workers = render_workers or max(1, os.cpu_count() or 1)
+        self._renders = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dashscope-mock-render")
 
     async def prepare(self, job: MediaJob) -> MediaOutcome:
         body = {"model": job.model, "input": dict(job.input), "parameters": dict(job.parameters)}
@@ -34,7 +40,7 @@ class MockMedia:
             return MediaOutcome.failed(prepared.code, reason=prepared.reason, **prepared.values)
         try:
             out_path = Path(job.results_dir) / f"{job.task_id}.mp4"
-            await asyncio.to_thread(prepared.render, out_path)
+            await asyncio.get_running_loop().run_in_executor(self._renders, prepared.render, out_path)
         finally:
             prepared.close()
         return MediaOutcome.succeeded(

@@ -150,7 +150,8 @@ class MediaPipeline:
         wanted: Sequence[tuple[str, object]],
         fetch: _FetchOptions,
     ) -> dict[str, Path]:
-        """Download the inputs concurrently; the first failing input, in ``wanted``'s order, is reported."""
+        """Download the inputs concurrently; the first failing input in ``wanted``'s order is reported (and the
+        downloads after it are cancelled)."""
 
         async def one(name: str, url: object) -> Path:
             if not isinstance(url, str) or not url:
@@ -166,16 +167,21 @@ class MediaPipeline:
             )
             return fetched.path
 
-        results = await asyncio.gather(*(one(name, url) for name, url in wanted), return_exceptions=True)
+        tasks = [asyncio.ensure_future(one(name, url)) for name, url in wanted]
         paths: dict[str, Path] = {}
-        for (name, url), result in zip(wanted, results, strict=True):
-            if isinstance(result, MediaFailure):
-                raise result
-            if isinstance(result, BaseException):
-                if not isinstance(result, Exception):
-                    raise result  # cancellation and friends
-                raise failure(model, name, "download", url=str(url), detail=f"{type(result).__name__}: {result}")
-            paths[name] = result
+        try:
+            for (name, url), task in zip(wanted, tasks, strict=True):
+                try:
+                    paths[name] = await task
+                except MediaFailure:
+                    raise
+                except Exception as error:
+                    detail = f"{type(error).__name__}: {error}"
+                    raise failure(model, name, "download", url=str(url), detail=detail) from error
+        finally:
+            for task in tasks:  # an earlier input failed: the later ones no longer matter
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         return paths
 
     async def _check(self, model: str, input: str, url: str, check: Callable[[], _T]) -> _T:
