@@ -20,6 +20,24 @@ The mock's own protocol (``dashscope_mock.pipeline.MediaPipeline``: ``prepare(jo
 ``detect(...) -> dict``) is implemented by ``dashscope_mock.media.mock.MockMedia``, built by
 :func:`create_pipeline`, which is what ``--media-checks on`` loads.
 
+Decisions where the docs are silent:
+
+- Every media failure of a task is a FAILED task (catalogue stage ``task``), reported for the first failing input in
+  the documented order (image/video, audio, reference image): downloads first, then file checks, then content
+  checks (faces, boxes, face match). Bounds are inclusive.
+- face-detect: a failure mapped to the detector's ``download`` code (``InvalidURL`` / ``detect_download``) is a failed
+  request (HTTP 400, not billed); anything else is a failed check: ``check_pass: false`` + ``code``/``message`` +
+  ``usage.image_count: 1`` (emo-detect-v1), ``pass: false`` + ``message`` (liveportrait-detect, which borrows
+  liveportrait's messages). A passed liveportrait-detect answers ``{"pass": true}`` with no message.
+- emo-v1 boxes outside the image or an ``ext_bbox`` of neither 1:1 nor 3:4 (±2 px): ``InvalidParameter`` (reason
+  ``format``) as a FAILED task. ``InvalidFile.Content`` when the portrait has no face or more than one (faces
+  narrower than 0.4 x the widest are ignored). liveportrait takes the widest of several faces.
+- videoretalk: the reference face must match a face in 5 frames spread over the video (see ``faces``: correlation
+  of 32x32 thumbnails, threshold 0.6); a reference image without a face, or with several, is ``InvalidFile.Content``.
+- Results: liveportrait keeps the portrait's aspect with the longest side at 512 (without ``paste_back``, a square
+  around the face); emo-v1 the documented 512x512 / 512x704 at 25 fps; videoretalk the input's frame rate, longest
+  side at most 1280. ``usage.video_duration`` is rounded to 0.01 s and the file lasts that long (±1 frame).
+
 Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
 ``faces`` (Haar detection, ``ext_bbox``, similarity), ``render`` (MP4 output), ``pipeline`` (the facade), ``mock``
 (the adapter).
