@@ -1,13 +1,15 @@
 """The toolkit's OpenAPI documents and typed views of their ``x-`` catalogues.
 
-Importable as ``dashscope_openapi``. ``dashscope-video.yaml`` is the single source of truth for the public API:
-schemas, limits (``x-limits``) and error codes (``x-error-catalogue``). The mock server and the SDK read them here
-instead of keeping copies. ``mock-control.yaml`` describes the mock's own control plane.
+``openapi/dashscope-video.yaml`` is the single source of truth for the public API: schemas, limits (``x-limits``)
+and error codes (``x-error-catalogue``). The mock server and the SDK read them here instead of keeping copies.
+``openapi/mock-control.yaml`` describes the mock's own control plane. In a checkout the documents are read from
+``openapi/``; an installed wheel carries them under ``<prefix>/share/dashscope-portrait-video/openapi``.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +20,7 @@ import yaml
 
 __all__ = [
     "CONTROL_SPEC_FILE",
+    "SPEC_DIR",
     "SPEC_FILE",
     "CatalogueEntry",
     "ErrorCatalogue",
@@ -30,8 +33,20 @@ __all__ = [
     "terminal_statuses",
 ]
 
-SPEC_FILE = Path(__file__).with_name("dashscope-video.yaml")
-CONTROL_SPEC_FILE = Path(__file__).with_name("mock-control.yaml")
+
+
+def _spec_dir() -> Path:
+    checkout = Path(__file__).resolve().parents[2] / "openapi"
+    installed = Path(sys.prefix) / "share" / "dashscope-portrait-video" / "openapi"
+    for candidate in (checkout, installed):
+        if (candidate / "dashscope-video.yaml").is_file():
+            return candidate
+    raise FileNotFoundError(f"dashscope-video.yaml is neither in {checkout} nor in {installed}")
+
+
+SPEC_DIR = _spec_dir()
+SPEC_FILE = SPEC_DIR / "dashscope-video.yaml"
+CONTROL_SPEC_FILE = SPEC_DIR / "mock-control.yaml"
 
 Stage = Literal["submit", "task", "detect", "any", "cancel", "upload"]
 ANY_MODEL = "*"
@@ -51,7 +66,8 @@ def load_control_spec() -> Mapping[str, Any]:
 
 def _load(path: Path) -> Mapping[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
+        # The C loader when libyaml is there: the spec is large and every CLI start reads it.
+        document = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(document, dict):
         raise ValueError(f"{path} is not an OpenAPI document")
     return document
