@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from connexion import request as connexion_request
 from connexion.lifecycle import ConnexionResponse
 
 from .backend import Backend
@@ -138,21 +137,12 @@ class ControlApi:
         data = content.read_bytes() if isinstance(content, Path) else content
         return ConnexionResponse(status_code=200, mimetype="video/mp4", content_type="video/mp4", body=data)
 
-    async def post_object(self, body: Any = None, **files: Any) -> Answer:
-        form = await connexion_request.form()
-        uploaded = await connexion_request.files()
-        fields = {str(k): str(v) for k, v in form.items() if isinstance(v, str)}
-        upload = uploaded.get("file") if hasattr(uploaded, "get") else None
-        if upload is None:
-            upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+    async def post_object(self, body: dict[str, Any] | None = None, file: Any = None, **_: Any) -> Answer:
+        fields = {str(k): str(v) for k, v in (body or {}).items() if k != "file" and not hasattr(v, "read")}
+        if file is None or not hasattr(file, "read"):
             raise invalid_request()
-        content = await upload.read() if hasattr(upload, "read") else bytes(upload)
-        if hasattr(content, "__await__"):
-            content = await content
+        content = await file.read()
         self.backend.store_upload(fields, bytes(content))
         if fields.get("success_action_status") == "200":
             return "", 200
-        if fields.get("success_action_status") == "201" or not fields.get("success_action_status"):
-            return "", 204
         return "", 204
