@@ -169,6 +169,9 @@ class Backend:
         found: CatalogueEntry | None = None
         if code is not None:
             found = error_catalogue().find(code, model=model, reason=reason)
+            if found is None and model in self.detect_models():
+                # A detector reports its model's check failures (liveportrait-detect: "No human face detected.").
+                found = error_catalogue().find(code, reason=reason)
             if found is None:
                 raise ValueError(f"x-error-catalogue has no code {code!r} for model {model!r} (reason {reason!r})")
         elif not extra_seconds:

@@ -124,7 +124,8 @@ async def test_task_path_with_trailing_slash(client: httpx.AsyncClient) -> None:
             {"input": {"image_url": "https://example.com/a.png", "audio_url": "https://example.com/a.mp3"}},
             400,
             "InvalidParameter",
-            "The request is missing required parameters or in a wrong format, please check the parameters that you send.",
+            "The request is missing required parameters or in a wrong format, "
+            "please check the parameters that you send.",
         ),
         (
             "videoretalk",

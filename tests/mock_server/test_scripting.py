@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import httpx
 import pytest
 
@@ -188,7 +190,7 @@ async def test_journal_records_polls_on_the_mock_clock(mock: MockDashScope, clie
     async with mock.async_client() as control:
         journal = (await control.get("/_mock/requests", params={"operation": "getTask"})).json()["data"]
         assert len(journal) == 3
-        assert [round(b["time"] - a["time"], 3) for a, b in zip(journal, journal[1:], strict=False)] == [2.0, 2.0]
+        assert [round(b["time"] - a["time"], 3) for a, b in itertools.pairwise(journal)] == [2.0, 2.0]
         entry = journal[0]
         assert (entry["method"], entry["path"], entry["key"], entry["status"]) == (
             "GET",
