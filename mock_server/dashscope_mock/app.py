@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import functools
 import json
 import logging
 import re
@@ -109,6 +110,11 @@ def _routes(spec: Mapping[str, Any], prefix: str = "") -> list[_Route]:
     return routes
 
 
+@functools.cache
+def _router() -> _Router:
+    return _Router()
+
+
 class _Router:
     """The little routing the outer layer needs: operationId of a request, and the trailing-slash alias."""
 
@@ -129,6 +135,13 @@ class _Router:
             if route.method == method:
                 return path, route.operation
         return path, None
+
+    def allowed(self, path: str) -> str:
+        """The ``Allow`` header of a path: every method of every spec's operations on it."""
+        methods = {route.method for route in self._match(path)}
+        if "GET" in methods:
+            methods.add("HEAD")
+        return ", ".join(sorted(methods))
 
 
 def _error_body(status: int, code: str, message: str, request_id: str, headers: Mapping[str, str]) -> ConnexionResponse:
@@ -181,9 +194,14 @@ def to_api_error(exc: BaseException) -> ApiError:
 def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
     error = to_api_error(exc)
     try:
-        request_id = current_request().request_id
+        context = current_request()
     except LookupError:
         request_id = ""
+    else:
+        request_id = context.request_id
+        if error.status == 405:  # starlette only knows the first route of the path; the spec knows them all
+            error.headers = {k: v for k, v in error.headers.items() if k.lower() != "allow"}
+            error.headers["Allow"] = _router().allowed(context.path)
     return _error_body(error.status, error.code, error.message, request_id, error.headers)
 
 
@@ -217,7 +235,7 @@ class MockApp(connexion.AsyncApp):  # type: ignore[misc]
     def __init__(self, backend: Backend, **kwargs: Any) -> None:
         super().__init__(__name__, **kwargs)
         self.backend = backend
-        self._router = _Router()
+        self._router = _router()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -654,7 +654,7 @@ class Backend:
     def store_upload(self, fields: Mapping[str, str], content: bytes) -> UploadRecord:
         """The OSS form POST: check the signed policy, then keep the file as ``oss://<key>``."""
         policy = fields.get("policy", "")
-        if not hmac.compare_digest(self._sign(policy), fields.get("Signature", "")):
+        if not hmac.compare_digest(self._sign(policy).encode(), fields.get("Signature", "").encode()):
             raise oss_error("signature")
         try:
             document = json.loads(base64.b64decode(policy))

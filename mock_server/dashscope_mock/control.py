@@ -138,10 +138,16 @@ class ControlApi:
         return ConnexionResponse(status_code=200, mimetype="video/mp4", content_type="video/mp4", body=data)
 
     async def post_object(self, body: dict[str, Any] | None = None, file: Any = None, **_: Any) -> Answer:
-        fields = {str(k): str(v) for k, v in (body or {}).items() if k != "file" and not hasattr(v, "read")}
-        if file is None or not hasattr(file, "read"):
+        form = body or {}
+        fields = {str(k): str(v) for k, v in form.items() if k != "file" and not hasattr(v, "read")}
+        if file is None:
+            file = form.get("file")
+        if hasattr(file, "read"):
+            content = await file.read()
+        elif isinstance(file, str | bytes):  # a client that sent the file part without a filename
+            content = file.encode() if isinstance(file, str) else file
+        else:
             raise invalid_request()
-        content = await file.read()
         self.backend.store_upload(fields, bytes(content))
         if fields.get("success_action_status") == "200":
             return "", 200
