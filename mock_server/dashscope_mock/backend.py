@@ -232,7 +232,7 @@ class Backend:
         with self.store.transaction():
             seq = self.store.next_seq()
             record = TaskRecord(
-                task_id=self.ids.task_id(),
+                task_id=self.ids.task_id(seq),
                 key=key,
                 model=model,
                 seq=seq,

@@ -33,7 +33,19 @@ def app_from_env() -> Any:
     from .app import create_app
     from .config import MockConfig
 
+    _configure_logging(os.environ.get(ENV_PREFIX + "LOG_LEVEL", "info"))
     return create_app(MockConfig.from_env())
+
+
+def _configure_logging(level: str) -> None:
+    """One line per request from the ``dashscope_mock`` logger (also in uvicorn's worker processes)."""
+    logger = logging.getLogger("dashscope_mock")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(level.upper())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "STATE": args.state,
         "MEDIA_CHECKS": media,
         "RATE_LIMIT": args.rate_limit,
+        "LOG_LEVEL": args.log_level,
     }
     if args.seed is not None:
         env["SEED"] = str(args.seed)
@@ -78,7 +91,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["KEYS"] = args.keys
     for name, value in env.items():
         os.environ[ENV_PREFIX + name] = value
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.workers > 1 and args.state == "memory":
         print("dashscope-mock: several workers need shared state: use --state sqlite:///path.db", file=sys.stderr)
         return 2

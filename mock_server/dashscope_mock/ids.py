@@ -28,7 +28,11 @@ class IdFactory:
                 stream = self._streams[kind] = random.Random(f"{self.seed}:{kind}")
             return str(uuid.UUID(int=stream.getrandbits(128), version=4))
 
-    def task_id(self) -> str:
+    def task_id(self, seq: int | None = None) -> str:
+        """With a seed and the store's sequence number, the id depends on ``seq`` only: reproducible, and unique
+        across workers sharing a SQLite store."""
+        if self.seed is not None and seq is not None:
+            return str(uuid.UUID(int=random.Random(f"{self.seed}:task:{seq}").getrandbits(128), version=4))
         return self._next("task")
 
     def request_id(self) -> str:
