@@ -9,8 +9,8 @@ and error codes (``x-error-catalogue``). The mock server and the SDK read them h
 from __future__ import annotations
 
 import functools
-import sys
 import string
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +32,6 @@ __all__ = [
     "task_statuses",
     "terminal_statuses",
 ]
-
 
 
 def _spec_dir() -> Path:
