@@ -89,7 +89,7 @@ class MockConfig:
     retry_after_seconds: int = 1
     seed: int | None = None
     state: str = "memory"
-    media_checks: bool = False
+    media_checks: bool = True  # the mock behaves as the service; lifecycle-only is the opt-out
     frozen_clock: bool = False
     timezone_offset_hours: float = 8.0
     region: str = "cn-beijing"

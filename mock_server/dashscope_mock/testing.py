@@ -187,9 +187,10 @@ def mock_dashscope(
     key: str = DEFAULT_KEY,
     **overrides: Any,
 ) -> Iterator[MockDashScope]:
-    """A fresh in-process mock. Defaults for tests: a frozen virtual clock (time moves with ``advance``), media
-    checks off. ``overrides`` are ``MockConfig`` fields (``seed=1``, ``rate_limit=False``, ``profile=...``)."""
-    base = config or MockConfig(frozen_clock=True)
+    """A fresh in-process mock. Defaults for tests: a frozen virtual clock (time moves with ``advance``) and
+    media checks off, as tests use fake URLs (the server and ``MockConfig`` default to on; pass
+    ``media_checks=True``). ``overrides`` are ``MockConfig`` fields (``seed=1``, ``rate_limit=False``, ...)."""
+    base = config or MockConfig(frozen_clock=True, media_checks=False)
     if overrides:
         base = base.replace(**overrides)
     backend = Backend(base, media=media, clock=VirtualClock(frozen=base.frozen_clock))

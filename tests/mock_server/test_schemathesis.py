@@ -17,7 +17,7 @@ KEY = "sk-schemathesis"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 # The in-process app, without the per-key query limit (thousands of generated queries in one frozen second).
-APP = create_app(MockConfig(frozen_clock=True, rate_limit=False, seed=1))
+APP = create_app(MockConfig(frozen_clock=True, rate_limit=False, seed=1, media_checks=False))
 
 public = schemathesis.openapi.from_asgi("/openapi.json", APP)
 control = schemathesis.openapi.from_asgi("/_mock/openapi.json", APP)

@@ -25,7 +25,7 @@ from .conftest import BODIES, status, submit, task
 
 async def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
     state = f"sqlite:///{tmp_path / 'mock.db'}"
-    config = MockConfig(state=state, frozen_clock=True)
+    config = MockConfig(state=state, frozen_clock=True, media_checks=False)
     first = create_app(config)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://m") as http:
         http.headers.update({"Authorization": "Bearer sk-a", "X-DashScope-Async": "enable"})
@@ -47,7 +47,7 @@ async def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
 
 
 async def test_sqlite_workers_share_tasks_and_clock(tmp_path: Path) -> None:
-    config = MockConfig(state=f"sqlite:///{tmp_path / 'shared.db'}", frozen_clock=True)
+    config = MockConfig(state=f"sqlite:///{tmp_path / 'shared.db'}", frozen_clock=True, media_checks=False)
     one, two = create_app(config), create_app(config)
     headers = {"Authorization": "Bearer sk-a", "X-DashScope-Async": "enable"}
     async with (
@@ -63,7 +63,7 @@ async def test_sqlite_workers_share_tasks_and_clock(tmp_path: Path) -> None:
 
 
 def test_stored_tasks_are_small_and_queries_constant_time() -> None:
-    backend = Backend(MockConfig(frozen_clock=True))
+    backend = Backend(MockConfig(frozen_clock=True, media_checks=False))
     body = BODIES["liveportrait"]
 
     async def fill(count: int) -> None:
@@ -139,7 +139,7 @@ async def test_unknown_outcome_times_out_after_the_documented_limit() -> None:
 
 def test_backend_clock_is_injectable() -> None:
     clock = VirtualClock(frozen=True, start=1_700_000_000.0)
-    backend = Backend(MockConfig(), clock=clock)
+    backend = Backend(MockConfig(media_checks=False), clock=clock)
     assert backend.now() == 1_700_000_000.0
     backend.advance(5)
     assert backend.now() == 1_700_000_005.0
