@@ -1,5 +1,10 @@
-"""schemathesis against the in-process app, all checks, including the stateful phase over the spec's links
-(submit → getTask / cancelTask). Fixed seed, small example counts: it stays fast and must find nothing."""
+"""Mock conformance: schemathesis against the in-process app (``from_asgi``), all checks, response validation on.
+
+The parametrized tests run the spec's examples, the coverage phase (boundary values) and fuzzing, in positive and
+negative modes; the state machine follows the spec's links (submit → getTask / cancelTask). The control-plane spec
+is tested the same way. Fixed seed, small example counts: it stays fast and must find nothing.
+One check is swapped, not dropped: see ``service_400``.
+"""
 
 from __future__ import annotations
 
