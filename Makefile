@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+MEDIA_CHECKS ?= on
 HOST ?= 127.0.0.1
 BASE_URL ?= http://$(HOST):$(PORT)
 PY_STAMP := $(VENV)/.installed
@@ -24,9 +25,9 @@ $(NODE_STAMP): package.json package-lock.json
 venv: $(PY_STAMP)
 node: $(NODE_STAMP)
 
-## The mock server on $(HOST):$(PORT) (make mock PORT=8123).
+## The mock server on $(HOST):$(PORT) (make mock PORT=8123; MEDIA_CHECKS=off for lifecycle-only).
 mock: venv
-	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT)
+	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT) --media-checks $(MEDIA_CHECKS)
 
 ## Every test: spec, mock, SDK, media and the in-process contract tests.
 test: venv node

@@ -1,4 +1,4 @@
-"""Input media for the examples, generated on the spot (no downloads): a drawn portrait, a voice-like tone, a clip."""
+"""Input media for the examples, made on the spot (no downloads): a portrait, a voice-like tone, a talking clip."""
 
 from __future__ import annotations
 
@@ -8,23 +8,21 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+
+# A public-domain portrait (U.S. Navy photo of Grace Hopper; provenance in tests/fixtures/face_grace_hopper.md):
+# the mock's media checks look for a real face, as the service does.
+PHOTO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "face_grace_hopper.jpg"
 
 
 def portrait(path: Path, size: tuple[int, int] = (720, 960)) -> Path:
-    """A simple front-facing drawn face (media checks of a strict mock may want a photo instead)."""
-    width, height = size
-    image = Image.new("RGB", size, (200, 210, 225))
-    draw = ImageDraw.Draw(image)
-    cx, cy, r = width // 2, height // 2 - 40, min(size) // 4
-    draw.rectangle((cx - 2 * r, cy + r, cx + 2 * r, height), fill=(60, 80, 120))  # shoulders
-    draw.ellipse((cx - r, cy - int(1.25 * r), cx + r, cy + int(1.25 * r)), fill=(235, 200, 170))  # face
-    for dx in (-r // 2, r // 2):
-        draw.ellipse((cx + dx - 18, cy - 40, cx + dx + 18, cy - 16), fill="white")
-        draw.ellipse((cx + dx - 8, cy - 36, cx + dx + 8, cy - 20), fill=(40, 30, 20))
-    draw.line((cx, cy - 10, cx - 10, cy + 35, cx + 5, cy + 38), fill=(180, 140, 120), width=4)  # nose
-    draw.arc((cx - 50, cy + 40, cx + 50, cy + 90), 20, 160, fill=(160, 60, 60), width=6)  # mouth
-    image.save(path)
+    """The portrait photo, scaled and padded to ``size`` (a 3:4 frame within every model's limits)."""
+    photo = Image.open(PHOTO).convert("RGB")
+    scale = min(size[0] / photo.width, size[1] / photo.height)
+    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", size, (200, 210, 225))
+    canvas.paste(photo, ((size[0] - photo.width) // 2, (size[1] - photo.height) // 2))
+    canvas.save(path)
     return path
 
 
@@ -61,7 +59,7 @@ def voice_mp3(path: Path, seconds: float = 4.0, rate: int = 44100) -> Path:
 
 
 def talking_clip(path: Path, seconds: float = 3.0, fps: int = 25, size: tuple[int, int] = (720, 960)) -> Path:
-    """An H.264 MP4 of the drawn portrait with a moving mouth (within videoretalk's 640-2048 px, 15-60 fps)."""
+    """An H.264 MP4 of the portrait with a moving mouth (within videoretalk's 640-2048 px, 15-60 fps)."""
     base = portrait(path.with_suffix(".png"), size)
     still = np.asarray(Image.open(base).convert("RGB"))
     with av.open(str(path), "w") as container:

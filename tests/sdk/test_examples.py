@@ -1,5 +1,5 @@
-"""The examples run as scripts against a threaded mock server (they upload local media, so they need the mock's
-upload endpoint)."""
+"""The examples run as scripts against a threaded mock server with its media checks on: they upload real media
+(a face photo, a voice, a talking clip), the mock decodes and checks it, and renders the MP4 they download."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def test_example(name: str, tmp_path: Path) -> None:
     instant = ModelTiming(0.0, (("RUNNING", 0.0),))
     timings = {"liveportrait": instant, "emo-v1": instant, "videoretalk": instant}
-    with testing.mock_dashscope(seed=3, frozen_clock=False, timings=timings) as mock, mock.serve() as url:
+    with (
+        testing.mock_dashscope(seed=3, frozen_clock=False, timings=timings, media_checks=True) as mock,
+        mock.serve() as url,
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_")}
         out = tmp_path / f"{name}.mp4"
         done = subprocess.run(
