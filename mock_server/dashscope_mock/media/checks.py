@@ -7,7 +7,7 @@ next to "between 1s and 180s", "[1, 180]"), so a value exactly on a documented b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,21 +54,22 @@ def _sides_ok(spec: Any, width: int, height: int) -> bool:
     return not ("max_aspect_ratio" in spec and longest / shortest > spec["max_aspect_ratio"])
 
 
-def _size(path: Path) -> int:
+def _check_bytes(model: str, input: str, spec: Mapping[str, Any], path: Path, url: str) -> None:
+    """The size limit, then an empty file (which no decoder can open)."""
     try:
-        return path.stat().st_size
+        size = path.stat().st_size
     except OSError:
-        return 0
+        size = 0
+    if "max_bytes" in spec and size > spec["max_bytes"]:
+        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
+    if size == 0:
+        raise failure(model, input, "open", url=url, detail="zero bytes")
 
 
 def check_image(model: str, input: str, path: Path, *, url: str = "") -> CheckedImage:
     """Bytes, format (from the content), sides and aspect ratio from the header, then a full decode."""
     spec = input_limits(model, input)
-    size = _size(path)
-    if "max_bytes" in spec and size > spec["max_bytes"]:
-        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
-    if size == 0:
-        raise failure(model, input, "open", url=url, detail="zero bytes")
+    _check_bytes(model, input, spec, path, url)
     try:
         info = probe_image(path)
     except ProbeError as error:
@@ -88,11 +89,7 @@ def check_image(model: str, input: str, path: Path, *, url: str = "") -> Checked
 def check_audio(model: str, input: str, path: Path, *, url: str = "") -> AudioInfo:
     """Bytes, format (container), and the duration of the decoded samples."""
     spec = input_limits(model, input)
-    size = _size(path)
-    if "max_bytes" in spec and size > spec["max_bytes"]:
-        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
-    if size == 0:
-        raise failure(model, input, "open", url=url, detail="zero bytes")
+    _check_bytes(model, input, spec, path, url)
     try:
         info = probe_audio(path)
     except ProbeError as error:
@@ -106,11 +103,7 @@ def check_audio(model: str, input: str, path: Path, *, url: str = "") -> AudioIn
 def check_video(model: str, input: str, path: Path, *, url: str = "") -> VideoInfo:
     """Bytes, container, codec, sides, frame rate and duration."""
     spec = input_limits(model, input)
-    size = _size(path)
-    if "max_bytes" in spec and size > spec["max_bytes"]:
-        raise failure(model, input, "bytes", url=url, detail=f"{size} bytes")
-    if size == 0:
-        raise failure(model, input, "open", url=url, detail="zero bytes")
+    _check_bytes(model, input, spec, path, url)
     try:
         info = probe_video(path)
     except ProbeError as error:
