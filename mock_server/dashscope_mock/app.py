@@ -19,6 +19,7 @@ import copy
 import functools
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from dashscope_openapi import load_control_spec, load_spec
 from .backend import Backend
 from .config import MockConfig
 from .errors import ApiError, catalogue_error
+from .fastpath import FastPath, build_fast_path
 from .pipeline import MediaPipeline
 from .validation import DashScopeBodyValidator, DashScopeParameterValidator, invalid_request
 
@@ -76,11 +78,17 @@ class RequestContext:
             self._request_id = self.backend.new_request_id()
         return self._request_id
 
+    _key: str | None = field(default=None, repr=False)
+    _key_read: bool = field(default=False, repr=False)
+
     @property
     def key(self) -> str | None:
-        value = self.headers.get("authorization", "")
-        scheme, _, token = value.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        if not self._key_read:  # read for the handler, the journal and the log line: parse once
+            value = self.headers.get("authorization", "")
+            scheme, _, token = value.partition(" ")
+            self._key = token.strip() if scheme.lower() == "bearer" and token.strip() else None
+            self._key_read = True
+        return self._key
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -120,9 +128,23 @@ class _Router:
 
     def __init__(self) -> None:
         self.routes = _routes(load_spec()) + _routes(load_control_spec(), CONTROL_BASE)
+        # Every request is routed here first: look literal paths up in a dict and try only the templated patterns
+        # (same routes, same order as scanning them all).
+        self._literal: dict[str, list[tuple[int, _Route]]] = {}
+        self._templated: list[tuple[int, _Route]] = []
+        for index, route in enumerate(self.routes):
+            literal = route.pattern.pattern[1:-1].replace("\\", "")
+            if "[^/]+" in route.pattern.pattern or re.escape(literal) != route.pattern.pattern[1:-1]:
+                self._templated.append((index, route))
+            else:
+                self._literal.setdefault(literal, []).append((index, route))
 
     def _match(self, path: str) -> list[_Route]:
-        return [route for route in self.routes if route.pattern.match(path)]
+        found = [item for item in self._templated if item[1].pattern.match(path)]
+        literal = self._literal.get(path)
+        if literal:
+            found = sorted(found + literal, key=lambda item: item[0])
+        return [route for _, route in found]
 
     def resolve(self, method: str, path: str) -> tuple[str, str | None]:
         """``(path, operationId)``, the path possibly switched to its other trailing-slash spelling."""
@@ -205,6 +227,18 @@ def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
     return _error_body(error.status, error.code, error.message, request_id, error.headers)
 
 
+def error_response(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, raw headers and body of the answer connexion's error handling gives ``exc`` (used by ``fastpath``):
+    the same ``_error_handler``, rendered as connexion's wrapper renders it (a Starlette ``Response``)."""
+    from starlette.responses import Response
+
+    error = _error_handler(None, exc if isinstance(exc, Exception) else Exception(exc))
+    response = Response(
+        content=error.body, status_code=error.status_code, media_type=error.mimetype, headers=error.headers
+    )
+    return response.status_code, list(response.raw_headers), bytes(response.body)
+
+
 def _security_handler(backend: Backend) -> type[BearerSecurityHandler]:
     def check(token: str) -> dict[str, str] | None:
         return {"sub": token} if backend.key_allowed(token) else None
@@ -231,6 +265,8 @@ class MockApp(connexion.AsyncApp):  # type: ignore[misc]
     """``connexion.AsyncApp`` with the mock's outer layer; ``app.backend`` is the state behind it."""
 
     backend: Backend
+    # The lean path of the hot operations (``fastpath``); ``None`` sends every request through connexion.
+    fast_path: FastPath | None = None
 
     def __init__(self, backend: Backend, **kwargs: Any) -> None:
         super().__init__(__name__, **kwargs)
@@ -290,6 +326,12 @@ class MockApp(connexion.AsyncApp):  # type: ignore[misc]
                 response = _error_body(error.status, error.code, error.message, context.request_id, error.headers)
                 await self._send_response(response, send_wrapper)
                 return
+            fast = self.fast_path
+            if fast is not None and operation in fast.operations:
+                passed_on = await fast.serve(operation, scope, receive, send_wrapper, context)
+                if passed_on is None:
+                    return
+                receive = passed_on  # connexion answers it (and reads the body the fast path may have read)
             await super().__call__(scope, receive, send_wrapper)
         finally:
             _CONTEXT.reset(token)
@@ -398,4 +440,7 @@ def create_app(
     )
     for exc_type in (ApiError, ProblemException, HTTPException, Exception):
         app.add_error_handler(exc_type, _error_handler)
+    # DASHSCOPE_MOCK_FAST_PATH=off: everything through connexion (``make bench`` measures both).
+    if os.environ.get("DASHSCOPE_MOCK_FAST_PATH", "on").lower() != "off":
+        app.fast_path = build_fast_path(load_spec(), public.handlers(), backend.key_allowed)
     return app

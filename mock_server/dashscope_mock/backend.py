@@ -327,19 +327,21 @@ class Backend:
 
     # ------------------------------------------------------------------ media
     def _job(self, record: TaskRecord) -> MediaJob:
+        request = record.request  # parsed once (every submit comes here)
         resolved = {
             name: (self.resolve_url(value, record.model, record.key, oss_resolve=record.oss_resolve) or value)
             if isinstance(value, str) and value.startswith(OSS_PREFIX)
             else value
-            for name, value in record.input.items()
+            for name, value in request.get("input", {}).items()
         }
         results = self.files_dir / "results"
-        results.mkdir(parents=True, exist_ok=True)
+        if not results.is_dir():  # a stat instead of a mkdir per submit
+            results.mkdir(parents=True, exist_ok=True)
         return MediaJob(
             task_id=record.task_id,
             model=record.model,
             input=resolved,
-            parameters=record.parameters,
+            parameters=request.get("parameters") or {},
             results_dir=str(results),
             oss_resolve=record.oss_resolve,
         )

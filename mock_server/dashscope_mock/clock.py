@@ -90,4 +90,9 @@ def service_timezone(offset_hours: float) -> timezone:
 def format_service_time(epoch: float, tz: timezone) -> str:
     """``YYYY-MM-DD HH:MM:SS.mmm``, as the service prints ``submit_time`` and friends."""
     moment = datetime.fromtimestamp(epoch, tz)
+    if 1000 <= moment.year <= 9999:  # every real date: the same text as strftime, a third of its cost (hot path)
+        return (
+            f"{moment.year}-{moment.month:02d}-{moment.day:02d} "
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond // 1000:03d}"
+        )
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
