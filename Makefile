@@ -58,9 +58,13 @@ contract-live: venv
 	@test -n "$$DASHSCOPE_API_KEY" || echo "DASHSCOPE_API_KEY is not set: the live contract tests are SKIPPED (not run, not passed)."
 	DASHSCOPE_LIVE=1 $(BIN)/python -m pytest -q -rs contract_tests/test_live.py
 
+## Throughput against Prism and the bare route, scale, SDK; writes docs/BENCHMARKS.md (~5 min). Installs wrk (Debian).
 bench: venv node
+	@command -v wrk >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench
 
+## Reliability: load (memory; SQLite + 2 workers), kill -9 and restart, schemathesis fuzz (~10 min); fails on a violation.
 soak: venv
 	$(BIN)/python -m bench.soak
 

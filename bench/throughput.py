@@ -6,7 +6,8 @@
 - Prism mocking the same spec (``prism mock``),
 - a bare Starlette route on uvicorn answering the mock's own bytes (``bench.bare_app``): the stack's ceiling,
 
-plus, for information, the mock with media checks off (what ``mock_dashscope()`` and most tests use).
+plus, for information, the mock with media checks off (what ``mock_dashscope()`` and most tests use), and the same
+with the fast path off (``DASHSCOPE_MOCK_FAST_PATH=off``: every request through connexion, as before ``fastpath``).
 
 The query limit stays on (20 queries/s per key, as served): task queries rotate over ``KEYS`` keys, each querying its
 own task, so no key comes near the limit; every server gets the very same rotation. Submit bodies are a valid
@@ -61,10 +62,10 @@ class Server:
     prefill: bool = False
 
 
-def _mock(*extra: str) -> Callable[[int, Workload], AbstractContextManager[Any]]:
+def _mock(*extra: str, env: dict[str, str] | None = None) -> Callable[[int, Workload], AbstractContextManager[Any]]:
     def start(port: int, _work: Workload) -> AbstractContextManager[Any]:
         command = [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
-        return running(command, ready_url=f"http://127.0.0.1:{port}/_mock/clock")
+        return running(command, ready_url=f"http://127.0.0.1:{port}/_mock/clock", env=env)
 
     return start
 
@@ -87,6 +88,12 @@ def _bare(port: int, work: Workload) -> AbstractContextManager[Any]:
 SERVERS = (
     Server("mock", "mock (as `make mock` serves it)", _mock(), prefill=True),
     Server("mock_media_off", "mock, media checks off", _mock("--media-checks", "off"), prefill=True),
+    Server(
+        "mock_connexion",
+        "mock, media checks off, fast path off (connexion only)",
+        _mock("--media-checks", "off", env={"DASHSCOPE_MOCK_FAST_PATH": "off"}),
+        prefill=True,
+    ),
     Server("prism", "Prism 5 (`prism mock`)", _prism),
     Server("bare", "bare Starlette route (ceiling)", _bare),
 )
@@ -176,7 +183,7 @@ def _run(url: str, op: str, work: Workload, seconds: float, connections: int) ->
 def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     """``mock / prism`` and ``mock / bare`` for req/s (higher is better) per operation."""
     out: dict[str, dict[str, float]] = {}
-    for name in ("mock", "mock_media_off"):
+    for name in ("mock", "mock_media_off", "mock_connexion"):
         if name not in results:
             continue
         for op in ("get", "submit"):

@@ -1,0 +1,62 @@
+"""``python -m bench`` (``make bench``): throughput against Prism and the bare route, scale, SDK. Prints the figures,
+saves ``bench/results/bench.json`` and rewrites ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
+
+Options: ``--only throughput,scale,sdk``; ``--seconds N`` per wrk run (default 10); ``--quick`` (3 s runs, smaller
+sizes: a smoke run, not figures to publish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import report, scale, sdk, throughput
+from ._servers import ROOT
+from ._wrk import wrk_available
+
+PARTS = ("throughput", "scale", "sdk")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated: " + ", ".join(PARTS))
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    args = parser.parse_args(argv)
+    parts = [part.strip() for part in args.only.split(",") if part.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if "throughput" in parts and not wrk_available():
+        print("wrk is not installed (Debian: apt-get install -y wrk; `make bench` does it)", file=sys.stderr)
+        return 2
+    results: dict[str, Any] = dict(report.load("bench") or {})
+    results["machine"] = report.machine()
+    print(f"machine: {report._machine_line(results['machine'])}")
+    if "throughput" in parts:
+        print("1. throughput (wrk, 16 connections)")
+        seconds = 3.0 if args.quick else args.seconds
+        data = throughput.measure(seconds=seconds, warmup=1 if args.quick else 2, keys=512 if args.quick else 4096)
+        results["throughput"] = data
+        results["throughput_ratios"] = throughput.ratios(data)
+        for key, row in results["throughput_ratios"].items():
+            text = ", ".join(f"{peer} {value:.2f}x" for peer, value in row.items())
+            print(f"  {key}: {text}")
+    if "scale" in parts:
+        print("2. scale (in process)")
+        sizes = (10, 1_000, 10_000) if args.quick else scale.SIZES
+        results["scale"] = scale.measure(sizes, queries=1_000 if args.quick else 5_000)
+    if "sdk" in parts:
+        print("3. SDK")
+        results["sdk_get"] = sdk.measure_get(calls=100 if args.quick else 300, rounds=4 if args.quick else 10)
+        results["sdk_wait"] = sdk.measure_wait(tasks=5 if args.quick else sdk.TASKS)
+    path = report.save("bench", results)
+    doc = report.render()
+    print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

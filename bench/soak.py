@@ -1,0 +1,386 @@
+"""``python -m bench.soak`` (``make soak``): reliability runs against a served mock. Prints the figures, saves
+``bench/results/soak.json``, rewrites ``docs/BENCHMARKS.md`` and exits 1 when a property is violated.
+
+4. Load: ``CLIENTS`` concurrent SDK clients (``AsyncClient``, one key each, i.e. one account each, with its own
+   20 queries/s limiter) submit and wait on ``TASKS`` tasks in all — zero lost, zero duplicated, all terminal — once
+   with memory state, once with SQLite state and 2 uvicorn workers.
+5. Crash: the same load on SQLite state; ``kill -9`` of the whole server (process group) once a third of the tasks
+   are acknowledged, restart on the same port and database; every acknowledged task is still there and ends, the
+   tasks in flight at the kill continue their lifecycle (statuses derive from stored timestamps).
+6. Fuzz: schemathesis' CLI, positive and negative cases over every public operation, until at least ``FUZZ_CASES``
+   cases ran; zero 5xx, counted twice: schemathesis' ``not_a_server_error`` check and the mock's own journal.
+
+Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off (the
+soak is about the API, the store and the lifecycle; real renders would make it a media benchmark), the per-key query
+limit on (each client stays under it). The fuzz run turns the query limit off so that generated task queries are not
+answered 429, and leaves the control plane alone (its fault API creates 5xx on purpose).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dashscope_video import (
+    APIConnectionError,
+    AsyncClient,
+    DashScopeError,
+    PollPolicy,
+    QueryLimiter,
+    RetryPolicy,
+    SystemClock,
+    TaskCanceled,
+    TaskFailed,
+    liveportrait_request,
+)
+
+from . import report
+from ._servers import BIN, ROOT, free_port
+
+CLIENTS = 50
+TASKS = 5_000
+CRASH_TASKS = 1_000
+FUZZ_CASES = 10_000
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
+IMAGE = "https://example.com/portrait.png"
+AUDIO = "https://example.com/voice.mp3"
+POLL = PollPolicy(initial_interval=0.5, max_interval=1.0, multiplier=1.5)
+
+
+# ---------------------------------------------------------------------------------------------- the server
+class MockServer:
+    """``dashscope-mock serve`` in its own process group (so that ``kill -9`` takes the workers too)."""
+
+    def __init__(self, port: int, *args: str) -> None:
+        self.port = port
+        self.args = args
+        self.base = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> float:
+        started = time.monotonic()
+        command = [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the mock exited with {self.process.returncode}")
+            try:
+                if httpx.get(self.base + "/_mock/clock", timeout=1).status_code == 200:
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - started > timeout:
+                raise RuntimeError("the mock did not start")
+            time.sleep(0.1)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def tasks(self) -> list[dict[str, Any]]:
+        answer = httpx.get(self.base + "/_mock/tasks", timeout=60)
+        answer.raise_for_status()
+        data: list[dict[str, Any]] = answer.json()["data"]
+        return data
+
+    def journal(self) -> list[dict[str, Any]]:
+        answer = httpx.get(self.base + "/_mock/requests", timeout=60)
+        answer.raise_for_status()
+        data: list[dict[str, Any]] = answer.json()["data"]
+        return data
+
+
+@contextlib.contextmanager
+def serving(*args: str) -> Iterator[MockServer]:
+    server = MockServer(free_port(), *args)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill(signal.SIGTERM)
+
+
+# ---------------------------------------------------------------------------------------------- the load
+@dataclass
+class Load:
+    """What the clients saw."""
+
+    acked: list[str] = field(default_factory=list)
+    finals: dict[str, str] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    ambiguous_submits: int = 0
+
+
+async def _client(index: int, base: str, count: int, concurrency: int, load: Load) -> None:
+    key = f"sk-soak-{index:03d}"
+    client = AsyncClient(
+        key,
+        base_url=base,
+        poll=POLL,
+        retry=RetryPolicy(max_retries=5, initial_delay=0.2, max_delay=2.0),
+        limiter=QueryLimiter(20, SystemClock()),  # one account per client
+        timeout=30,
+    )
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with gate:
+            for _attempt in range(120):
+                try:
+                    submitted = await client.submit(liveportrait_request(IMAGE, AUDIO))
+                    break
+                except APIConnectionError:  # the server is down (crash run): try again
+                    load.ambiguous_submits += 1
+                    await asyncio.sleep(0.5)
+            else:
+                load.errors["submit gave up"] += 1
+                return
+            task_id = submitted.output.task_id
+            load.acked.append(task_id)
+            try:
+                task = await client.wait(task_id, timeout=180)
+                load.finals[task_id] = str(task.output.task_status)
+            except (TaskFailed, TaskCanceled) as exc:
+                load.finals[task_id] = "FAILED" if isinstance(exc, TaskFailed) else "CANCELED"
+            except DashScopeError as exc:
+                load.errors[type(exc).__name__] += 1
+
+    try:
+        await asyncio.gather(*(one() for _ in range(count)))
+    finally:
+        await client.aclose()
+
+
+async def _run_load(base: str, clients: int, tasks: int, concurrency: int, load: Load) -> None:
+    shares = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
+    await asyncio.gather(*(_client(i, base, n, concurrency, load) for i, n in enumerate(shares)))
+
+
+def _verdict(label: str, load: Load, server_tasks: list[dict[str, Any]], started: float) -> dict[str, Any]:
+    stored = {task["task_id"]: task for task in server_tasks}
+    acked = set(load.acked)
+    lost = [task_id for task_id in acked if task_id not in stored or task_id not in load.finals]
+    not_terminal = [t["task_id"] for t in server_tasks if t["status"] not in TERMINAL]
+    not_terminal += [task_id for task_id, status in load.finals.items() if status not in TERMINAL]
+    return {
+        "label": label,
+        "submitted": len(load.acked),
+        "stored": len(stored),
+        "lost": len(lost),
+        "duplicated": len(load.acked) - len(acked),
+        "orphans": len(set(stored) - acked),
+        "not_terminal": len(not_terminal),
+        "statuses": dict(Counter(t["status"] for t in server_tasks)),
+        "client_errors": dict(load.errors),
+        "ambiguous_submits": load.ambiguous_submits,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def load_run(label: str, clients: int, tasks: int, concurrency: int, *args: str) -> dict[str, Any]:
+    load = Load()
+    with serving("--profile", "fast", "--media-checks", "off", *args) as server:
+        started = time.monotonic()
+        asyncio.run(_run_load(server.base, clients, tasks, concurrency, load))
+        result = _verdict(label, load, server.tasks(), started)
+    result["clients"] = clients
+    return result
+
+
+def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str, Any]:
+    server = MockServer(free_port(), "--profile", "fast", "--media-checks", "off", "--state", f"sqlite:///{db}")
+    server.start()
+    load = Load()
+    facts: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        work = asyncio.create_task(_run_load(server.base, clients, tasks, concurrency, load))
+        while len(load.acked) < tasks // 3 and not work.done():
+            await asyncio.sleep(0.05)
+        stored = await asyncio.to_thread(server.tasks)
+        facts["acked_before_kill"] = len(load.acked)
+        facts["in_flight_ids"] = [t["task_id"] for t in stored if t["status"] not in TERMINAL]
+        await asyncio.to_thread(server.kill)  # kill -9, the whole process group
+        facts["killed_at"] = time.time()
+        await asyncio.sleep(1.0)
+        facts["restart_seconds"] = await asyncio.to_thread(server.start)
+        await work
+
+    started = time.monotonic()
+    try:
+        asyncio.run(scenario())
+        stored = server.tasks()
+    finally:
+        server.kill(signal.SIGTERM)
+    result = _verdict("SQLite state, 1 worker", load, stored, started)
+    by_id = {t["task_id"]: t for t in stored}
+    in_flight = facts["in_flight_ids"]
+    continued = [task_id for task_id in in_flight if by_id.get(task_id, {}).get("status") in TERMINAL]
+    after = [task_id for task_id in continued if by_id[task_id].get("end_at", 0) > facts["killed_at"]]
+    result.update(
+        clients=clients,
+        acked_before_kill=facts["acked_before_kill"],
+        in_flight_at_kill=len(in_flight),
+        continued=len(continued),
+        ended_after_kill=len(after),
+        in_flight_lost=len([task_id for task_id in in_flight if task_id not in by_id]),
+        restart_seconds=facts["restart_seconds"],
+    )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- fuzz
+def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
+    schemathesis = BIN / "schemathesis"
+    cases = failures = runs = 0
+    operations = 0
+    started = time.monotonic()
+    command_text = ""
+    fuzzed = serving("--media-checks", "off", "--rate-limit", "off", "--log-level", "warning")
+    with fuzzed as server, tempfile.TemporaryDirectory() as tmp:
+        seed = 1
+        while cases < min_cases:
+            report_path = Path(tmp) / f"run-{seed}.json"
+            command = [
+                str(schemathesis),
+                "run",
+                str(ROOT / "openapi/dashscope-video.yaml"),
+                "--url",
+                server.base,
+                "--header",
+                "Authorization: Bearer sk-fuzz",
+                "--checks",
+                "not_a_server_error",
+                "--mode",
+                "all",
+                "--max-examples",
+                str(examples),
+                "--seed",
+                str(seed),
+                "--report",
+                "json",
+                "--report-json-path",
+                str(report_path),
+            ]
+            shown = [os.path.relpath(part, ROOT) if part.startswith(str(ROOT)) else part for part in command[:-5]]
+            shown = ["'" + part + "'" if " " in part else part for part in shown]
+            command_text = " ".join(shown).replace(server.base, "http://127.0.0.1:PORT") + " --seed N"
+            subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+            data = json.loads(report_path.read_text())
+            cases += int(data["test_cases"]["generated"])
+            failures += len(data["failures"]) + len(data["errors"])
+            operations = max(operations, int(data["operations"]["tested"]))
+            runs += 1
+            seed += 1
+        server_errors = [entry for entry in server.journal() if int(entry.get("status", 0)) >= 500]
+        version = json.loads(report_path.read_text())["schemathesis_version"]
+    return {
+        "cases": cases,
+        "runs": runs,
+        "operations": operations,
+        "server_errors": len(server_errors),
+        "schemathesis_failures": failures,
+        "seconds": time.monotonic() - started,
+        "version": version,
+        "command": command_text,
+    }
+
+
+# ---------------------------------------------------------------------------------------------- main
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
+    parser.add_argument("--only", default="load,crash,fuzz", help="comma-separated: load, crash, fuzz")
+    parser.add_argument("--clients", type=int, default=CLIENTS)
+    parser.add_argument("--tasks", type=int, default=TASKS)
+    parser.add_argument("--crash-tasks", type=int, default=CRASH_TASKS)
+    parser.add_argument("--concurrency", type=int, default=10, help="tasks in flight per client")
+    parser.add_argument("--fuzz-cases", type=int, default=FUZZ_CASES)
+    parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
+    args = parser.parse_args(argv)
+    parts = {part.strip() for part in args.only.split(",") if part.strip()}
+    results: dict[str, Any] = {"machine": report.machine()}
+    violations: list[str] = []
+    print(f"machine: {report._machine_line(results['machine'])}")
+
+    def check(name: str, row: dict[str, Any]) -> None:
+        for prop in ("lost", "duplicated", "not_terminal", "orphans", "in_flight_lost"):
+            if prop == "orphans" and name.startswith("crash"):
+                continue  # a submit whose answer died with the server: stored, never acknowledged (reported)
+            if row.get(prop):
+                violations.append(f"{name}: {prop} = {row[prop]}")
+        if name.startswith("crash") and row["continued"] < row["in_flight_at_kill"]:
+            violations.append(f"{name}: {row['in_flight_at_kill'] - row['continued']} in-flight tasks did not resume")
+        if row.get("client_errors"):
+            violations.append(f"{name}: client errors {row['client_errors']}")
+
+    if "load" in parts:
+        print(f"4. load: {args.clients} clients, {args.tasks:,d} tasks")
+        runs = []
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, extra in (
+                ("memory state, 1 worker", ()),
+                ("SQLite state, 2 workers", ("--state", f"sqlite:///{Path(tmp) / 'load.db'}", "--workers", "2")),
+            ):
+                row = load_run(label, args.clients, args.tasks, args.concurrency, *extra)
+                runs.append(row)
+                print(f"  {label}: {json.dumps(row)}")
+                check(f"load ({label})", row)
+        results["load"] = runs
+    if "crash" in parts:
+        print(f"5. crash: {args.clients} clients, {args.crash_tasks:,d} tasks, kill -9 at a third")
+        with tempfile.TemporaryDirectory() as tmp:
+            row = crash_run(args.clients, args.crash_tasks, args.concurrency, Path(tmp) / "crash.db")
+        row["label"] = "SQLite state, 1 worker"
+        print(f"  {json.dumps(row)}")
+        check("crash", row)
+        results["crash"] = row
+    if "fuzz" in parts:
+        print(f"6. fuzz: schemathesis, at least {args.fuzz_cases:,d} cases")
+        row = fuzz_run(args.fuzz_cases, args.fuzz_examples)
+        print(f"  {json.dumps(row)}")
+        if row["server_errors"] or row["schemathesis_failures"]:
+            violations.append(f"fuzz: {row['server_errors']} 5xx, {row['schemathesis_failures']} failures")
+        if row["cases"] < args.fuzz_cases:
+            violations.append(f"fuzz: only {row['cases']} cases")
+        results["fuzz"] = row
+    results["violations"] = violations
+    results["ok"] = not violations
+    results["notes"] = (
+        "Real clock, `fast` profile (a liveportrait task ends 2.5 s after submission), media checks off, per-key "
+        "query limit on except in the fuzz run; each client is its own account (key and 20 queries/s limiter), "
+        f"polls every 0.5 s growing to 1 s, at most {args.concurrency} tasks in flight per client."
+    )
+    report.save("soak", results)
+    report.render()
+    print("soak: " + ("all properties held" if not violations else "VIOLATED: " + "; ".join(violations)))
+    return 0 if not violations else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
