@@ -6,6 +6,8 @@ Layers, outermost first:
 1. ``MockApp.__call__``: request id, the trailing-slash alias (``.../video-synthesis`` and ``.../video-synthesis/``
    both answer, no redirect), faults (latency, error, dropped connection), ``X-Request-ID`` on every answer, the
    journal and one log line per request.
+   Then the fast path (``fastpath``): a task query or submit that connexion would accept as it is gets its answer
+   from the same handler without connexion's middleware stack; anything else goes on to connexion.
 2. connexion: routing, bearer auth (``InvalidApiKey``), parameter validation (``X-DashScope-Async`` → 403),
    per-model body validation (``validation``), the handlers (``handlers``, ``control``), response validation.
 3. Error handlers: every error, whatever raised it, is ``{request_id, code, message}`` JSON.

@@ -12,7 +12,7 @@ What it serves: only a request connexion would accept exactly as it is, judged b
 - no header given twice; ``Authorization: Bearer <key>`` of an allowed key (the operation's security is the spec's
   bearer scheme), the key free of surrounding whitespace;
 - every header parameter of the operation present when required, and valid against its schema when present;
-- path parameters valid against their schemas;
+- path parameters made of unreserved URL characters (``A-Z a-z 0-9 . _ ~ -``) and valid against their schemas;
 - a JSON body (``Content-Type: application/json`` with at most ``charset=utf-8``, a ``Content-Length``) that is an
   object whose ``model`` names a ``oneOf`` branch and that the branch's schema accepts: the per-model validation of
   ``validation.DashScopeBodyValidator``, compiled once with ``jsonschema_rs`` (Draft 4, like connexion's).
@@ -47,6 +47,7 @@ OPERATIONS = ("getTask", "createVideoSynthesis")
 JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
 ASYNC_HEADER = "x-dashscope-async"
 _JSON_TYPE = (b"content-type", b"application/json")
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+\Z")
 
 
 @dataclass
@@ -103,7 +104,9 @@ class FastPath:
             return receive
         kwargs: dict[str, Any] = match.groupdict()
         for name, check in op.path_params.items():
-            if not check(kwargs[name]):
+            # Unreserved URL characters only (task ids are UUIDs): connexion's routing refuses some others (a
+            # control character gives 404), so anything unusual is left to it.
+            if not _PLAIN_SEGMENT.match(kwargs[name]) or not check(kwargs[name]):
                 return receive
         if op.has_body:
             body, receive = await self._body(op, headers, receive)
