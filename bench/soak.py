@@ -4,9 +4,10 @@
 4. Load: ``CLIENTS`` concurrent SDK clients (``AsyncClient``, one key each, i.e. one account each, with its own
    20 queries/s limiter) submit and wait on ``TASKS`` tasks in all — zero lost, zero duplicated, all terminal — once
    with memory state, once with SQLite state and 2 uvicorn workers.
-5. Crash: the same load on SQLite state; ``kill -9`` of the whole server (process group) once a third of the tasks
-   are acknowledged, restart on the same port and database; every acknowledged task is still there and ends, the
-   tasks in flight at the kill continue their lifecycle (statuses derive from stored timestamps).
+5. Crash: the same load on SQLite state with 2 workers; ``kill -9`` of the whole server (process group: the
+   supervisor and its workers) once half of the tasks are acknowledged, restart on the same port and database;
+   every acknowledged task is still there and ends, the tasks in flight at the kill continue their lifecycle
+   (statuses derive from stored timestamps).
 6. Fuzz: schemathesis' CLI, positive and negative cases over every public operation, until at least ``FUZZ_CASES``
    cases ran; zero 5xx, counted twice: schemathesis' ``not_a_server_error`` check and the mock's own journal.
 
@@ -54,7 +55,7 @@ from ._servers import BIN, ROOT, free_port
 
 CLIENTS = 50
 TASKS = 5_000
-CRASH_TASKS = 1_000
+CRASH_TASKS = 5_000
 FUZZ_CASES = 10_000
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 IMAGE = "https://example.com/portrait.png"
@@ -214,14 +215,15 @@ def load_run(label: str, clients: int, tasks: int, concurrency: int, *args: str)
 
 
 def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str, Any]:
-    server = MockServer(free_port(), "--profile", "fast", "--media-checks", "off", "--state", f"sqlite:///{db}")
+    state = ("--state", f"sqlite:///{db}", "--workers", "2")
+    server = MockServer(free_port(), "--profile", "fast", "--media-checks", "off", *state)
     server.start()
     load = Load()
     facts: dict[str, Any] = {}
 
     async def scenario() -> None:
         work = asyncio.create_task(_run_load(server.base, clients, tasks, concurrency, load))
-        while len(load.acked) < tasks // 3 and not work.done():
+        while len(load.acked) < tasks // 2 and not work.done():  # mid-run: submits and waits in flight
             await asyncio.sleep(0.05)
         stored = await asyncio.to_thread(server.tasks)
         facts["acked_before_kill"] = len(load.acked)
@@ -238,7 +240,7 @@ def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str,
         stored = server.tasks()
     finally:
         server.kill(signal.SIGTERM)
-    result = _verdict("SQLite state, 1 worker", load, stored, started)
+    result = _verdict("SQLite state, 2 workers", load, stored, started)
     by_id = {t["task_id"]: t for t in stored}
     in_flight = facts["in_flight_ids"]
     continued = [task_id for task_id in in_flight if by_id.get(task_id, {}).get("status") in TERMINAL]
@@ -288,10 +290,10 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
                 "--report-json-path",
                 str(report_path),
             ]
-            shown = [os.path.relpath(part, ROOT) if part.startswith(str(ROOT)) else part for part in command[:-5]]
+            shown = [os.path.relpath(part, ROOT) if part.startswith(str(ROOT)) else part for part in command[:-6]]
             shown = ["'" + part + "'" if " " in part else part for part in shown]
             command_text = " ".join(shown).replace(server.base, "http://127.0.0.1:PORT") + " --seed N"
-            subprocess.run(command, cwd=ROOT, capture_output=True, check=False)
+            subprocess.run(command, cwd=tmp, capture_output=True, check=False)  # its caches stay out of the tree
             data = json.loads(report_path.read_text())
             cases += int(data["test_cases"]["generated"])
             failures += len(data["failures"]) + len(data["errors"])
@@ -324,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
-    results: dict[str, Any] = {"machine": report.machine()}
+    results: dict[str, Any] = dict(report.load("soak") or {})  # a partial run (--only) keeps the other figures
+    results["machine"] = report.machine()
     violations: list[str] = []
     print(f"machine: {report._machine_line(results['machine'])}")
 
@@ -353,10 +356,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 check(f"load ({label})", row)
         results["load"] = runs
     if "crash" in parts:
-        print(f"5. crash: {args.clients} clients, {args.crash_tasks:,d} tasks, kill -9 at a third")
+        print(f"5. crash: {args.clients} clients, {args.crash_tasks:,d} tasks, kill -9 at half")
         with tempfile.TemporaryDirectory() as tmp:
             row = crash_run(args.clients, args.crash_tasks, args.concurrency, Path(tmp) / "crash.db")
-        row["label"] = "SQLite state, 1 worker"
         print(f"  {json.dumps(row)}")
         check("crash", row)
         results["crash"] = row
@@ -369,8 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if row["cases"] < args.fuzz_cases:
             violations.append(f"fuzz: only {row['cases']} cases")
         results["fuzz"] = row
-    results["violations"] = violations
-    results["ok"] = not violations
+    kept = [v for v in results.get("violations", []) if v.split(" ")[0].rstrip(":") not in parts]
+    results["violations"] = kept + violations
+    results["ok"] = not results["violations"]
     results["notes"] = (
         "Real clock, `fast` profile (a liveportrait task ends 2.5 s after submission), media checks off, per-key "
         "query limit on except in the fuzz run; each client is its own account (key and 20 queries/s limiter), "

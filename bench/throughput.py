@@ -1,8 +1,8 @@
 """Benchmark 1: throughput and latency of task query (``getTask``) and submit (``createVideoSynthesis``) with wrk,
 16 connections, against
 
-- the mock exactly as ``make mock`` serves it (``dashscope-mock serve``: fast profile, memory state, media checks on,
-  the per-key query limit on, one log line per request),
+- the mock exactly as ``make mock`` serves it (``dashscope-mock serve --media-checks on``: fast profile, memory
+  state, media checks on, the per-key query limit on, one log line per request),
 - Prism mocking the same spec (``prism mock``),
 - a bare Starlette route on uvicorn answering the mock's own bytes (``bench.bare_app``): the stack's ceiling,
 
@@ -86,7 +86,7 @@ def _bare(port: int, work: Workload) -> AbstractContextManager[Any]:
 
 
 SERVERS = (
-    Server("mock", "mock (as `make mock` serves it)", _mock(), prefill=True),
+    Server("mock", "mock (as `make mock` serves it)", _mock("--media-checks", "on"), prefill=True),
     Server("mock_media_off", "mock, media checks off", _mock("--media-checks", "off"), prefill=True),
     Server(
         "mock_connexion",
