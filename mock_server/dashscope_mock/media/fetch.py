@@ -13,9 +13,11 @@ same size bound; never pass it for URLs a client sent. Bodies are requested with
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import os
 import shutil
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +144,11 @@ class Fetcher:
         client_timeout = httpx.Timeout(self.timeout)
         headers = {"Accept-Encoding": "identity", "User-Agent": "dashscope-mock-media"}
         async with httpx.AsyncClient(
-            follow_redirects=False, timeout=client_timeout, transport=self._transport, headers=headers
+            follow_redirects=False,
+            timeout=client_timeout,
+            transport=self._transport,
+            headers=headers,
+            verify=_ssl_context(),
         ) as client:
             current = url
             for _ in range(self.max_redirects + 1):
@@ -216,3 +222,10 @@ def _read_so_far(dest: Path) -> int:
         return os.stat(dest).st_size
     except OSError:
         return 0
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every download: building one (loading the CA bundle) costs tens of ms of CPU, which per
+    download would stall the mock's event loop under load."""
+    return httpx.create_ssl_context()
