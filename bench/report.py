@@ -294,12 +294,13 @@ noise: the journal off, the garbage collector off. The per-request log line (`--
 10-25 µs (~10 % of throughput); it is documented behaviour and stays. Reaching 80 % would mean dropping that
 per-request work (journal, log line, rate windows), i.e. a different mock, or leaving Python for the hot path.
 
-**Media checks on, submit (target missed by far).** With media checks on (as `make mock` serves it) every submitted
-task starts its downloads, and `dashscope_mock/media/fetch.py` builds a new `httpx.AsyncClient` — a new SSL context,
-~34 ms of CPU in `load_verify_locations` — for every download, two per liveportrait task, on the event loop. That caps
-submit at a few dozen per second and slows every other request meanwhile. The fix belongs to the media package (one
-SSL context, or one client, per `Fetcher`); it is reported, not changed here. With media checks off the same submit
-runs at 2.6x Prism.
+**Media checks on, submit (target missed: ~0.3x Prism).** With media checks on (as `make mock` serves it) every
+submitted task starts its downloads on the event loop. At first `dashscope_mock/media/fetch.py` built a new SSL
+context per download (~34 ms of CPU loading the CA bundle), which capped submit at 17 req/s; one shared context, and
+declaring `sniffio` (without it httpcore retries a failing import on every async request), brought it to ~400 req/s.
+What remains is the work itself: per task a work folder, two download attempts through httpx (a client each, reading
+the proxy environment) and the failure bookkeeping. One pooled client per `Fetcher` is the next step; it is not done.
+With media checks off the same submit runs at ~3x Prism.
 
 **SDK.** `Client.get` costs what raw httpx costs (its request is built straight from the generated `_get_kwargs`).
 The wait loop meets the poll budget; its worst-case lag is one poll interval (up to 8 s), 13 % of a 60 s task.
