@@ -42,7 +42,6 @@ __all__ = ["Backend", "load_media_pipeline"]
 OSS_PREFIX = "oss://"
 HOUR = 3600.0
 RETRY_STATUSES = (429, 503)
-_TERMINAL_WORKING = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
 
 
 def load_media_pipeline(config: MockConfig) -> MediaPipeline:

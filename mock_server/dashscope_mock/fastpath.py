@@ -37,6 +37,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import validation
+
 __all__ = ["FastPath", "build_fast_path"]
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -45,7 +47,7 @@ Check = Callable[[Any], bool]
 
 OPERATIONS = ("getTask", "createVideoSynthesis")
 JSON_CONTENT_TYPES = frozenset({"application/json", "application/json; charset=utf-8"})
-ASYNC_HEADER = "x-dashscope-async"
+ASYNC_HEADER = validation.ASYNC_HEADER.lower()  # header names arrive lower-cased from ASGI
 _JSON_TYPE = (b"content-type", b"application/json")
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+\Z")
 
