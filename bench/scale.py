@@ -40,7 +40,7 @@ def _fill(backend: Backend, count: int) -> list[tuple[str, str]]:
     tasks = []
     for index in range(count):
         key = f"sk-scale-{index % KEYS:03d}"
-        record = backend.submit(key, BODY, oss_resolve=False, request_id=f"r-{index}")
+        record = backend.tasks.submit(key, BODY, oss_resolve=False, request_id=f"r-{index}")
         tasks.append((key, record.task_id))
     return tasks
 

@@ -1,30 +1,26 @@
-"""The ASGI app: a connexion 3 ``AsyncApp`` built from the spec (routing, validation), with the service's error
-shape everywhere, and the control plane (``openapi/mock-control.yaml``) mounted under ``/_mock``.
+"""The ASGI app. The request path, outermost first:
 
-Layers, outermost first:
+1. ``MockApp.__call__`` (one per mock instance, holding its ``Backend``): the request context (``context``), routing
+   and the trailing-slash alias (``routing``), faults (latency, error, dropped connection), ``X-Request-ID`` on every
+   answer of the service, the journal and one log line per request. Then the fast path (``fastpath``) for task
+   queries and submits, or:
+2. connexion, built once per process for both specs (``connexion_app``): routing, bearer auth (``InvalidApiKey``),
+   the operation's validator (``validation``) through connexion's validator hooks, the handlers (``handlers``,
+   ``control``), response validation.
+3. Error handlers: every error, whatever raised it, is ``{request_id, code, message}`` JSON (``errors``).
 
-1. ``MockApp.__call__``: request id, the trailing-slash alias (``.../video-synthesis`` and ``.../video-synthesis/``
-   both answer, no redirect), faults (latency, error, dropped connection), ``X-Request-ID`` on every answer, the
-   journal and one log line per request.
-   Then the fast path (``fastpath``): a task query or submit that connexion would accept as it is gets its answer
-   from the same handler without connexion's middleware stack; anything else goes on to connexion.
-2. connexion: routing, bearer auth (``InvalidApiKey``), parameter validation (``X-DashScope-Async`` → 403),
-   per-model body validation (``validation``), the handlers (``handlers``, ``control``), response validation.
-3. Error handlers: every error, whatever raised it, is ``{request_id, code, message}`` JSON.
+A new mock only creates fresh state: the specs, the validators, the router and the connexion app are shared by every
+mock of the process (moto resets its backends the same way).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import copy
 import functools
-import json
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import connexion
@@ -34,7 +30,7 @@ from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.security import NO_VALUE, BearerSecurityHandler
+from connexion.security import BearerSecurityHandler
 from connexion.validators import FormDataValidator, MultiPartFormDataValidator
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -43,18 +39,22 @@ from dashscope_openapi import load_control_spec, load_spec
 
 from .backend import Backend
 from .config import MockConfig
-from .errors import ApiError, catalogue_error
+from .context import RequestContext, bearer_key, current_request, release_request, use_request
+from .control import CONTROL_HANDLERS
+from .errors import ApiError, catalogue_error, error_parts, render_error, retry_headers, to_api_error
 from .fastpath import FastPath, build_fast_path
-from .pipeline import MediaPipeline
-from .validation import DashScopeBodyValidator, DashScopeParameterValidator, invalid_request
+from .handlers import HANDLERS
+from .routing import CONTROL_BASE, router
+from .seam import Media
+from .validation import DashScopeBodyValidator, DashScopeParameterValidator
 
-__all__ = ["ConnectionDropped", "MockApp", "RequestContext", "create_app", "current_request"]
+__all__ = ["ConnectionDropped", "MockApp", "connexion_app", "create_app"]
 
 logger = logging.getLogger("dashscope_mock")
 
-CONTROL_BASE = "/_mock"
 # Control-plane routes that are part of the simulated service (downloads, OSS uploads): journaled and faultable.
 SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
+FAULT_DEFAULT_CODES: Mapping[int, str] = {429: "Throttling.RateQuota", 500: "InternalError", 503: "ModelUnavailable"}
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -64,158 +64,7 @@ class ConnectionDropped(httpx.RemoteProtocolError):
         super().__init__("Server disconnected without sending a response.")
 
 
-@dataclass
-class RequestContext:
-    backend: Backend
-    method: str
-    path: str
-    headers: Mapping[str, str]
-    base_url: str
-    operation: str | None
-    _request_id: str | None = field(default=None, repr=False)
-
-    @property
-    def request_id(self) -> str:
-        if self._request_id is None:
-            self._request_id = self.backend.new_request_id()
-        return self._request_id
-
-    _key: str | None = field(default=None, repr=False)
-    _key_read: bool = field(default=False, repr=False)
-
-    @property
-    def key(self) -> str | None:
-        if not self._key_read:  # read for the handler, the journal and the log line: parse once
-            value = self.headers.get("authorization", "")
-            scheme, _, token = value.partition(" ")
-            self._key = token.strip() if scheme.lower() == "bearer" and token.strip() else None
-            self._key_read = True
-        return self._key
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-
-_CONTEXT: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("dashscope_mock_request")
-
-
-def current_request() -> RequestContext:
-    return _CONTEXT.get()
-
-
-@dataclass(frozen=True)
-class _Route:
-    method: str
-    pattern: re.Pattern[str]
-    operation: str
-
-
-def _routes(spec: Mapping[str, Any], prefix: str = "") -> list[_Route]:
-    routes = []
-    for path, item in spec["paths"].items():
-        regex = re.sub(r"\{[^}/]+\}", "[^/]+", re.escape(prefix + path).replace(r"\{", "{").replace(r"\}", "}"))
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                routes.append(_Route(method.upper(), re.compile(f"^{regex}$"), operation["operationId"]))
-    return routes
-
-
-@functools.cache
-def _router() -> _Router:
-    return _Router()
-
-
-class _Router:
-    """The little routing the outer layer needs: operationId of a request, and the trailing-slash alias."""
-
-    def __init__(self) -> None:
-        self.routes = _routes(load_spec()) + _routes(load_control_spec(), CONTROL_BASE)
-        # Every request is routed here first: look literal paths up in a dict and try only the templated patterns
-        # (same routes, same order as scanning them all).
-        self._literal: dict[str, list[tuple[int, _Route]]] = {}
-        self._templated: list[tuple[int, _Route]] = []
-        for index, route in enumerate(self.routes):
-            literal = route.pattern.pattern[1:-1].replace("\\", "")
-            if "[^/]+" in route.pattern.pattern or re.escape(literal) != route.pattern.pattern[1:-1]:
-                self._templated.append((index, route))
-            else:
-                self._literal.setdefault(literal, []).append((index, route))
-
-    def _match(self, path: str) -> list[_Route]:
-        found = [item for item in self._templated if item[1].pattern.match(path)]
-        literal = self._literal.get(path)
-        if literal:
-            found = sorted(found + literal, key=lambda item: item[0])
-        return [route for _, route in found]
-
-    def resolve(self, method: str, path: str) -> tuple[str, str | None]:
-        """``(path, operationId)``, the path possibly switched to its other trailing-slash spelling."""
-        matches = self._match(path)
-        if not matches and path != "/":
-            other = path[:-1] if path.endswith("/") else path + "/"
-            if self._match(other):
-                path, matches = other, self._match(other)
-        for route in matches:
-            if route.method == method:
-                return path, route.operation
-        return path, None
-
-    def allowed(self, path: str) -> str:
-        """The ``Allow`` header of a path: every method of every spec's operations on it."""
-        methods = {route.method for route in self._match(path)}
-        if "GET" in methods:
-            methods.add("HEAD")
-        return ", ".join(sorted(methods))
-
-
-def _error_body(status: int, code: str, message: str, request_id: str, headers: Mapping[str, str]) -> ConnexionResponse:
-    return ConnexionResponse(
-        status_code=status,
-        mimetype="application/json",
-        content_type="application/json",
-        headers={**headers, "X-Request-ID": request_id},
-        body=json.dumps({"request_id": request_id, "code": code, "message": message}),
-    )
-
-
-def to_api_error(exc: BaseException) -> ApiError:
-    """Whatever went wrong, as the service would say it."""
-    if isinstance(exc, ApiError):
-        return exc
-    if isinstance(exc, ProblemException):
-        status = int(exc.status or 500)
-        headers = dict(exc.headers or {})
-        if status == 401:
-            return catalogue_error("InvalidApiKey")
-        if status == 403:
-            return catalogue_error("AccessDenied", reason="generic")
-        if status == 404:
-            return catalogue_error("NotFound").with_headers(headers)
-        if status == 405:
-            error = catalogue_error("UnsupportedOperation", reason="generic").with_headers(headers)
-            error.status = 405
-            return error
-        if 400 <= status < 500:  # bad request, extra parameters, 415 wrong content type: all 400 at the service
-            return invalid_request()
-        return catalogue_error("InternalError")
-    if isinstance(exc, HTTPException):
-        headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            error = catalogue_error("UnsupportedOperation", reason="generic").with_headers(headers)
-            error.status = 405
-            return error
-        if exc.status_code == 404:
-            return catalogue_error("NotFound").with_headers(headers)
-        if 400 <= exc.status_code < 500:
-            return invalid_request()
-        return catalogue_error("InternalError")
-    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
-        return invalid_request()
-    logger.error("unexpected error", exc_info=exc)
-    return catalogue_error("InternalError")
-
-
-def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
+async def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
     error = to_api_error(exc)
     try:
         context = current_request()
@@ -225,80 +74,103 @@ def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
         request_id = context.request_id
         if error.status == 405:  # starlette only knows the first route of the path; the spec knows them all
             error.headers = {k: v for k, v in error.headers.items() if k.lower() != "allow"}
-            error.headers["Allow"] = _router().allowed(context.path)
-    return _error_body(error.status, error.code, error.message, request_id, error.headers)
+            error.headers["Allow"] = router().allowed(context.path)
+    status, headers, body = error_parts(error, request_id)
+    return ConnexionResponse(status_code=status, mimetype="application/json", headers=headers, body=body)
 
 
-def error_response(exc: BaseException) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """Status, raw headers and body of the answer connexion's error handling gives ``exc`` (used by ``fastpath``):
-    the same ``_error_handler``, rendered as connexion's wrapper renders it (a Starlette ``Response``)."""
-    from starlette.responses import Response
+class _Bearer(BearerSecurityHandler):  # type: ignore[misc]
+    """The spec's bearer scheme: the key parsed by ``context.bearer_key``, allowed by the current mock's config."""
 
-    error = _error_handler(None, exc if isinstance(exc, Exception) else Exception(exc))
-    response = Response(
-        content=error.body, status_code=error.status_code, media_type=error.mimetype, headers=error.headers
+    def _resolve_func(self, security_scheme: Mapping[str, Any]) -> Callable[..., Any]:
+        return bearer_key  # connexion wants a function here; ``_get_verify_func`` does the work
+
+    def _get_verify_func(self, token_info_func: Callable[..., Any]) -> Callable[[Any], Any]:
+        async def verify(request: Any) -> dict[str, str]:
+            key = bearer_key(request.headers.get("Authorization"))
+            if key is None or not current_request().backend.key_allowed(key):
+                raise catalogue_error("InvalidApiKey")
+            return {"sub": key}
+
+        return verify
+
+
+@functools.cache
+def connexion_app() -> connexion.AsyncApp:
+    """connexion for both specs, with the mock's validators, security and error handlers; built once per process."""
+    handlers: dict[str, Callable[..., Any]] = {**HANDLERS, **CONTROL_HANDLERS}
+    app = connexion.AsyncApp(
+        __name__,
+        validate_responses=True,
+        strict_validation=True,
+        validator_map={
+            "parameter": DashScopeParameterValidator,
+            "body": MediaTypeDict(
+                {
+                    "*/*json": DashScopeBodyValidator,
+                    "application/x-www-form-urlencoded": FormDataValidator,
+                    "multipart/form-data": MultiPartFormDataValidator,
+                }
+            ),
+        },
+        security_map={"bearer": _Bearer},
     )
-    return response.status_code, list(response.raw_headers), bytes(response.body)
+    resolver = Resolver(function_resolver=lambda operation_id: handlers[operation_id])
+    ui = SwaggerUIOptions(swagger_ui_path="/ui")
+    app.add_api(copy.deepcopy(dict(load_spec())), resolver=resolver, swagger_ui_options=ui)
+    app.add_api(
+        copy.deepcopy(dict(load_control_spec())), base_path=CONTROL_BASE, resolver=resolver, swagger_ui_options=ui
+    )
+    for exc_type in (ApiError, ProblemException, HTTPException, Exception):
+        app.add_error_handler(exc_type, _error_handler)
+    middleware = app.middleware
+    middleware.app, middleware.middleware_stack = middleware._build_middleware_stack()  # now, not racing on first use
+    return app
 
 
-def _security_handler(backend: Backend) -> type[BearerSecurityHandler]:
-    def check(token: str) -> dict[str, str] | None:
-        return {"sub": token} if backend.key_allowed(token) else None
-
-    class MockBearer(BearerSecurityHandler):  # type: ignore[misc]
-        def _resolve_func(self, security_scheme: Mapping[str, Any]) -> Callable[[str], dict[str, str] | None]:
-            return check
-
-        def _get_verify_func(self, token_info_func: Callable[..., Any]) -> Callable[[Any], Any]:
-            verify = super()._get_verify_func(token_info_func)
-
-            def wrapper(request: Any) -> Any:
-                result = verify(request)
-                if result is NO_VALUE:  # no "Bearer" at all: the service says InvalidApiKey too
-                    raise catalogue_error("InvalidApiKey")
-                return result
-
-            return wrapper
-
-    return MockBearer
+def _default_fast_path() -> FastPath | None:
+    # DASHSCOPE_MOCK_FAST_PATH=off: everything through connexion (``make bench`` measures both).
+    if os.environ.get("DASHSCOPE_MOCK_FAST_PATH", "on").lower() == "off":
+        return None
+    return build_fast_path()
 
 
-class MockApp(connexion.AsyncApp):  # type: ignore[misc]
-    """``connexion.AsyncApp`` with the mock's outer layer; ``app.backend`` is the state behind it."""
+class MockApp:
+    """One mock as an ASGI app: its ``backend`` (the state) in front of the process's shared connexion app."""
 
-    backend: Backend
-    # The lean path of the hot operations (``fastpath``); ``None`` sends every request through connexion.
-    fast_path: FastPath | None = None
-
-    def __init__(self, backend: Backend, **kwargs: Any) -> None:
-        super().__init__(__name__, **kwargs)
+    def __init__(self, backend: Backend, *, fast_path: FastPath | None = None, use_fast_path: bool = True) -> None:
         self.backend = backend
-        self._router = _router()
+        self.core = connexion_app()
+        self.router = router()
+        # The lean path of the hot operations (``fastpath``); ``None`` sends every request through connexion.
+        self.fast_path = fast_path if fast_path is not None else (_default_fast_path() if use_fast_path else None)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            await self.core(scope, receive, send)
             return
         backend = self.backend
         backend.sync_clock()
         method = scope["method"]
         original_path = scope["path"]
-        path, operation = self._router.resolve(method, original_path)
+        resolved = self.router.resolve(method, original_path)
+        path, operation = resolved.path, resolved.operation
         if path != original_path:
             scope = {**scope, "path": path, "raw_path": path.encode()}
+        if "\n" in path:  # starlette's Mount (``.*``) cannot route a newline: connexion sees it percent-encoded
+            scope = {**scope, "path": path.replace("\n", "%0A")}
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        host = headers.get("host", "testserver")
         context = RequestContext(
             backend=backend,
             method=method,
             path=path,
             headers=headers,
-            base_url=f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}",
+            base_url=f"{scope.get('scheme', 'http')}://{headers.get('host', 'testserver')}{scope.get('root_path', '')}",
             operation=operation,
         )
         control = path.startswith(CONTROL_BASE + "/") and operation not in SERVICE_CONTROL_OPERATIONS
         service = path.startswith("/api/") or operation in SERVICE_CONTROL_OPERATIONS
-        token = _CONTEXT.set(context)
+        token = use_request(context)
         arrival = backend.now()
         status = 0
         loop = asyncio.get_running_loop()
@@ -325,65 +197,64 @@ class MockApp(connexion.AsyncApp):  # type: ignore[misc]
             if "error" in kinds:
                 fault = kinds["error"]
                 error = self._fault_error(fault.status or 500, fault.code, fault.retry_after)
-                response = _error_body(error.status, error.code, error.message, context.request_id, error.headers)
-                await self._send_response(response, send_wrapper)
+                code, raw, body = render_error(error, context.request_id)
+                await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
+                await send_wrapper({"type": "http.response.body", "body": body})
                 return
             fast = self.fast_path
             if fast is not None and operation in fast.operations:
-                passed_on = await fast.serve(operation, scope, receive, send_wrapper, context)
+                passed_on = await fast.serve(operation, resolved.params, scope, receive, send_wrapper, context)
                 if passed_on is None:
                     return
                 receive = passed_on  # connexion answers it (and reads the body the fast path may have read)
-            await super().__call__(scope, receive, send_wrapper)
+            await self.core(scope, receive, send_wrapper)
         finally:
-            _CONTEXT.reset(token)
-            elapsed = (loop.time() - started) * 1000.0
-            if service:
-                backend.journal.record(
-                    method=method,
-                    path=original_path,
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    operation=operation,
-                    key=context.key,
-                    status=status,
-                    time=arrival,
-                    time_text=backend.format_time(arrival),
-                    request_id=context._request_id,
-                    duration_ms=round(elapsed, 3),
-                )
+            release_request(token)
+            self._record(context, scope, original_path, arrival, status, (loop.time() - started) * 1000.0, service)
             if not control:
-                key = context.key
-                shown = (key[:6] + "…") if key else "-"
-                query = scope.get("query_string", b"").decode("latin-1")
-                logger.info(
-                    "%s %s %s %s %.1fms key=%s request_id=%s",
-                    scope["client"][0] if scope.get("client") else "-",
-                    method,
-                    original_path + ("?" + query if query else ""),
-                    status or "dropped",
-                    elapsed,
-                    shown,
-                    context._request_id or "-",
-                )
+                self._log(context, scope, original_path, status, (loop.time() - started) * 1000.0)
+
+    def _record(
+        self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float, service: bool
+    ) -> None:
+        if not service:
+            return
+        self.backend.journal.record(
+            method=context.method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            operation=context.operation,
+            key=context.key,
+            status=status,
+            time=arrival,
+            time_text=self.backend.format_time(arrival),
+            request_id=context.assigned_request_id,
+            duration_ms=round(ms, 3),
+        )
+
+    @staticmethod
+    def _log(context: RequestContext, scope: Any, path: str, status: int, ms: float) -> None:
+        key = context.key
+        query = scope.get("query_string", b"").decode("latin-1")
+        logger.info(
+            "%s %s %s %s %.1fms key=%s request_id=%s",
+            scope["client"][0] if scope.get("client") else "-",
+            context.method,
+            path + ("?" + query if query else ""),
+            status or "dropped",
+            ms,
+            (key[:6] + "…") if key else "-",
+            context.assigned_request_id or "-",
+        )
 
     def _fault_error(self, status: int, code: str | None, retry_after: int | None) -> ApiError:
-        defaults = {429: "Throttling.RateQuota", 500: "InternalError", 503: "ModelUnavailable"}
-        name = code or defaults.get(status, "InternalError")
-        error = catalogue_error(name)
+        error = catalogue_error(code or FAULT_DEFAULT_CODES.get(status, "InternalError"))
         error.status = status
         if retry_after is not None:
             error.headers["Retry-After"] = str(retry_after)
-        elif status in (429, 503):
-            error.headers["Retry-After"] = str(self.backend.config.retry_after_seconds)
+        else:
+            error.headers.update(retry_headers(status, self.backend.config.retry_after_seconds))
         return error
-
-    @staticmethod
-    async def _send_response(response: ConnexionResponse, send: Any) -> None:
-        body = response.body.encode() if isinstance(response.body, str) else response.body
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        headers += [(k.lower().encode(), str(v).encode()) for k, v in (response.headers or {}).items()]
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _drop(send: Any) -> None:
@@ -399,50 +270,9 @@ def create_app(
     config: MockConfig | None = None,
     *,
     backend: Backend | None = None,
-    media: MediaPipeline | None = None,
+    media: Media | None = None,
 ) -> MockApp:
     """The mock as an ASGI app. ``app.backend`` holds its state (``Backend(config, media=...)`` when not given)."""
-    from .control import ControlApi
-    from .handlers import PublicApi
-
     if backend is None:
         backend = Backend(config, media=media)
-    public = PublicApi(backend)
-    control = ControlApi(backend)
-    handlers: dict[str, Callable[..., Any]] = {**public.handlers(), **control.handlers()}
-
-    app = MockApp(
-        backend,
-        validate_responses=True,
-        strict_validation=True,
-        validator_map={
-            "parameter": DashScopeParameterValidator,
-            "body": MediaTypeDict(
-                {
-                    "*/*json": DashScopeBodyValidator,
-                    "application/x-www-form-urlencoded": FormDataValidator,
-                    "multipart/form-data": MultiPartFormDataValidator,
-                }
-            ),
-        },
-        security_map={"bearer": _security_handler(backend)},
-    )
-    resolver = Resolver(function_resolver=lambda operation_id: handlers[operation_id])
-    # Parsed once per process by dashscope_openapi (connexion would re-read the YAML for every app).
-    app.add_api(
-        copy.deepcopy(dict(load_spec())),
-        resolver=resolver,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
-    )
-    app.add_api(
-        copy.deepcopy(dict(load_control_spec())),
-        base_path=CONTROL_BASE,
-        resolver=resolver,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui"),
-    )
-    for exc_type in (ApiError, ProblemException, HTTPException, Exception):
-        app.add_error_handler(exc_type, _error_handler)
-    # DASHSCOPE_MOCK_FAST_PATH=off: everything through connexion (``make bench`` measures both).
-    if os.environ.get("DASHSCOPE_MOCK_FAST_PATH", "on").lower() != "off":
-        app.fast_path = build_fast_path(load_spec(), public.handlers(), backend.key_allowed)
-    return app
+    return MockApp(backend)

@@ -4,7 +4,8 @@ documents* (limits, retention, concurrency, error codes) is read from the spec t
 Environment variables (read by ``MockConfig.from_env``, used by the CLI as defaults):
 ``DASHSCOPE_MOCK_KEYS`` (comma-separated allowed keys), ``DASHSCOPE_MOCK_PROFILE`` (``fast``/``realistic``),
 ``DASHSCOPE_MOCK_STATE`` (``memory`` or ``sqlite:///path.db``), ``DASHSCOPE_MOCK_SEED``,
-``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``).
+``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``),
+``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules). Model timings live in the model modules.
 """
 
 from __future__ import annotations
@@ -12,61 +13,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
 from dashscope_openapi import limits
 
-__all__ = ["PROFILES", "MockConfig", "ModelTiming", "Profile", "video_models"]
+from .plugins import ModelTiming, Profile
 
-Profile = Literal["fast", "realistic"]
-
-
-@dataclass(frozen=True)
-class ModelTiming:
-    """How long a task of one model spends in each status.
-
-    ``pending`` is the queueing delay before a free slot starts it; ``phases`` are the working statuses in order
-    (liveportrait and videoretalk: ``RUNNING``; emo-v1: ``PRE-PROCESSING``, ``RUNNING``, ``POST-PROCESSING``).
-    """
-
-    pending: float
-    phases: tuple[tuple[str, float], ...]
-
-    @property
-    def statuses(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self.phases)
-
-    @property
-    def working_seconds(self) -> float:
-        return sum(seconds for _, seconds in self.phases)
-
-
-def _timing(pending: float, *phases: tuple[str, float]) -> ModelTiming:
-    return ModelTiming(pending, tuple(phases))
-
-
-# A task finishes within a few seconds in the fast profile; the realistic one follows the timings the model pages
-# show (liveportrait: ~10 s queued, tens of seconds of work; emo-v1 and videoretalk: minutes).
-PROFILES: Mapping[str, Mapping[str, ModelTiming]] = {
-    "fast": {
-        "liveportrait": _timing(0.5, ("RUNNING", 2.0)),
-        "emo-v1": _timing(0.5, ("PRE-PROCESSING", 0.5), ("RUNNING", 1.5), ("POST-PROCESSING", 0.5)),
-        "videoretalk": _timing(0.5, ("RUNNING", 2.0)),
-    },
-    "realistic": {
-        "liveportrait": _timing(10.0, ("RUNNING", 45.0)),
-        "emo-v1": _timing(10.0, ("PRE-PROCESSING", 15.0), ("RUNNING", 90.0), ("POST-PROCESSING", 15.0)),
-        "videoretalk": _timing(5.0, ("RUNNING", 120.0)),
-    },
-}
-
-
-def video_models() -> tuple[str, ...]:
-    """The models of the submit operation, from the spec's discriminator mapping."""
-    from dashscope_openapi import load_spec
-
-    mapping = load_spec()["components"]["schemas"]["VideoSynthesisRequest"]["discriminator"]["mapping"]
-    return tuple(mapping)
+__all__ = ["MockConfig"]
 
 
 @dataclass(frozen=True)
@@ -94,11 +46,7 @@ class MockConfig:
     timezone_offset_hours: float = 8.0
     region: str = "cn-beijing"
     upload_dir: str | None = None
-
-    def timing(self, model: str) -> ModelTiming:
-        if model in self.timings:
-            return self.timings[model]
-        return PROFILES[self.profile][model]
+    model_modules: tuple[str, ...] = ()  # extra model modules beside dashscope_mock.models (see ``plugins``)
 
     def concurrency_for(self, model: str) -> int | None:
         if model in self.concurrency:
@@ -133,6 +81,8 @@ class MockConfig:
             values["seed"] = int(seed)
         if media := env.get("DASHSCOPE_MOCK_MEDIA_CHECKS"):
             values["media_checks"] = media.lower() in {"on", "1", "true", "yes"}
+        if modules := env.get("DASHSCOPE_MOCK_MODEL_MODULES"):
+            values["model_modules"] = tuple(m.strip() for m in modules.split(",") if m.strip())
         if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
             values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,13 +1,37 @@
 """Errors the mock answers with: always ``{request_id, code, message}`` plus ``X-Request-ID``, codes and messages
-taken from the spec's ``x-error-catalogue``."""
+taken from the spec's ``x-error-catalogue``. ``to_api_error`` turns whatever went wrong into one, and
+``render_error`` is the one place that writes it on the wire (connexion's error handlers, the fast path and faults
+all use it)."""
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Mapping
 
-from dashscope_openapi import CatalogueEntry, Stage, error_catalogue
+from connexion.exceptions import ProblemException
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 
-__all__ = ["ApiError", "catalogue_error", "entry", "oss_error"]
+from dashscope_openapi import CatalogueEntry, Stage, error_catalogue, load_control_spec
+
+__all__ = [
+    "RETRY_STATUSES",
+    "ApiError",
+    "catalogue_error",
+    "entry",
+    "error_parts",
+    "invalid_request",
+    "oss_error",
+    "render_error",
+    "retry_headers",
+    "to_api_error",
+]
+
+logger = logging.getLogger("dashscope_mock")
+
+RETRY_STATUSES = (429, 503)
+JSON = "application/json"
 
 
 class ApiError(Exception):
@@ -51,11 +75,66 @@ def catalogue_error(
     return ApiError.from_entry(entry(code, model=model, reason=reason, stages=stages), **values)
 
 
+def invalid_request(model: str | None = None, kind: str = "invalid", path: str = "*") -> ApiError:
+    """The catalogue's request-validation error for ``path`` (``*``: the body as a whole)."""
+    found = error_catalogue().for_request_error(model, "missing" if kind == "missing" else "invalid", path)
+    return ApiError.from_entry(found, parameter=path)
+
+
 def oss_error(reason: str) -> ApiError:
     """An OSS error of the upload form or of a result link (``x-oss-errors`` of ``openapi/mock-control.yaml``)."""
-    from dashscope_openapi import load_control_spec
-
     for item in load_control_spec()["x-oss-errors"]:
         if item["reason"] == reason:
             return ApiError(int(item["status"]), str(item["code"]), str(item["message"]))
     raise LookupError(f"mock-control.yaml has no x-oss-errors entry with reason {reason!r}")
+
+
+def retry_headers(status: int, seconds: int) -> dict[str, str]:
+    """``Retry-After`` on the statuses a client should retry later."""
+    return {"Retry-After": str(seconds)} if status in RETRY_STATUSES else {}
+
+
+def _unsupported_method(headers: Mapping[str, str]) -> ApiError:
+    error = catalogue_error("UnsupportedOperation", reason="generic").with_headers(headers)
+    error.status = 405
+    return error
+
+
+def to_api_error(exc: BaseException) -> ApiError:
+    """Whatever went wrong, as the service would say it. Anything unexpected is logged and answered
+    ``InternalError``: never a plausible success."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ProblemException | HTTPException):
+        status = int((exc.status if isinstance(exc, ProblemException) else exc.status_code) or 500)
+        headers = dict(exc.headers or {})
+        if isinstance(exc, ProblemException):
+            if status == 401:
+                return catalogue_error("InvalidApiKey")
+            if status == 403:
+                return catalogue_error("AccessDenied", reason="generic")
+        if status == 404:
+            return catalogue_error("NotFound").with_headers(headers)
+        if status == 405:
+            return _unsupported_method(headers)
+        if 400 <= status < 500:  # bad request, extra parameters, 415 wrong content type: all 400 at the service
+            return invalid_request()
+        return catalogue_error("InternalError")
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
+        return invalid_request()
+    logger.error("unexpected error", exc_info=exc)
+    return catalogue_error("InternalError")
+
+
+def error_parts(error: ApiError, request_id: str) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and JSON body of an error answer."""
+    body = json.dumps({"request_id": request_id, "code": error.code, "message": error.message}).encode()
+    return error.status, {**error.headers, "X-Request-ID": request_id, "Content-Type": JSON}, body
+
+
+def render_error(error: ApiError, request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, raw headers and body of an error answer, written as connexion's error handling writes
+    ``error_parts`` (a Starlette ``Response``), so the fast path and faults answer byte for byte alike."""
+    status, headers, body = error_parts(error, request_id)
+    response = Response(content=body, status_code=status, media_type=JSON, headers=headers)
+    return response.status_code, list(response.raw_headers), bytes(response.body)

@@ -1,20 +1,22 @@
-"""Handlers of the public API (``openapi/dashscope-video.yaml``): thin, they translate HTTP to ``Backend`` calls.
+"""Handlers of the public API (``openapi/dashscope-video.yaml``): thin, they call a service and a view.
 
-connexion has already routed, authenticated and validated the request (per model, see ``validation``); the
-``X-Request-ID`` header and the body's ``request_id`` come from the request context (``app.current_request``).
+The request has been routed, authenticated and validated (by connexion, or by the fast path with the same
+validators); the mock state answering it and the request id come from the request context (``context``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .app import current_request
-from .backend import Backend
+from . import views
+from .context import current_request
+from .services.uploads import key_id
 
-__all__ = ["PublicApi"]
+__all__ = ["HANDLERS", "Answer"]
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
+OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Answer:
@@ -29,43 +31,56 @@ def _key() -> str:
 
 
 def _oss_resolve() -> bool:
-    return current_request().header("X-DashScope-OssResourceResolve") == "enable"
+    return current_request().header(OSS_RESOLVE_HEADER) == "enable"
 
 
-class PublicApi:
-    def __init__(self, backend: Backend) -> None:
-        self.backend = backend
+async def create_video_synthesis(body: dict[str, Any]) -> Answer:
+    context = current_request()
+    record = context.backend.tasks.submit(_key(), body, oss_resolve=_oss_resolve(), request_id=context.request_id)
+    return _answer({"output": {"task_id": record.task_id, "task_status": "PENDING"}})
 
-    def handlers(self) -> dict[str, Callable[..., Any]]:
-        return {
-            "createVideoSynthesis": self.create_video_synthesis,
-            "getTask": self.get_task,
-            "cancelTask": self.cancel_task,
-            "listTasks": self.list_tasks,
-            "detectFace": self.detect_face,
-            "getUploadPolicy": self.get_upload_policy,
-        }
 
-    async def create_video_synthesis(self, body: dict[str, Any]) -> Answer:
-        context = current_request()
-        record = self.backend.submit(_key(), body, oss_resolve=_oss_resolve(), request_id=context.request_id)
-        return _answer({"output": {"task_id": record.task_id, "task_status": "PENDING"}})
+async def get_task(task_id: str) -> Answer:
+    context = current_request()
+    backend, key = context.backend, _key()
+    backend.check_query_rate(key)
+    record = backend.tasks.find(key, task_id)
+    if record is None:
+        return _answer(views.task_output(task_id, None, None, None, result_url="", format_time=backend.format_time))
+    url = f"{context.base_url.rstrip('/')}/_mock/results/{record.task_id}.mp4"
+    snap = backend.tasks.snapshot(record)
+    model = backend.registry.video(record.model)
+    return _answer(views.task_output(task_id, record, snap, model, result_url=url, format_time=backend.format_time))
 
-    async def get_task(self, task_id: str) -> Answer:
-        key = _key()
-        self.backend.check_query_rate(key)
-        record = self.backend.find_task(key, task_id)
-        return _answer(self.backend.task_output(task_id, record, current_request().base_url))
 
-    async def cancel_task(self, task_id: str) -> Answer:
-        self.backend.cancel(_key(), task_id)
-        return _answer({})
+async def cancel_task(task_id: str) -> Answer:
+    current_request().backend.tasks.cancel(_key(), task_id)
+    return _answer({})
 
-    async def list_tasks(self, **query: Any) -> Answer:
-        return _answer(self.backend.list_tasks(_key(), query))
 
-    async def detect_face(self, body: dict[str, Any]) -> Answer:
-        return _answer(await self.backend.detect(_key(), body, oss_resolve=_oss_resolve()))
+async def list_tasks(**query: Any) -> Answer:
+    backend = current_request().backend
+    found = backend.tasks.listed(_key(), query, views.list_status)
+    items = [views.list_item(record, snap, region=backend.config.region, key_id=key_id) for record, snap in found]
+    return _answer(views.list_page(items, int(query.get("page_no") or 1), int(query.get("page_size") or 10)))
 
-    async def get_upload_policy(self, action: str, model: str) -> Answer:
-        return _answer({"data": self.backend.upload_policy(_key(), model, current_request().base_url)})
+
+async def detect_face(body: dict[str, Any]) -> Answer:
+    backend = current_request().backend
+    outcome = await backend.detection.detect(_key(), body, oss_resolve=_oss_resolve())
+    return _answer(views.detect_answer(backend.registry.detector(str(body["model"])), outcome))
+
+
+async def get_upload_policy(action: str, model: str) -> Answer:
+    context = current_request()
+    return _answer({"data": context.backend.uploads.policy(_key(), model, context.base_url)})
+
+
+HANDLERS: Mapping[str, Callable[..., Awaitable[Answer]]] = {
+    "createVideoSynthesis": create_video_synthesis,
+    "getTask": get_task,
+    "cancelTask": cancel_task,
+    "listTasks": list_tasks,
+    "detectFace": detect_face,
+    "getUploadPolicy": get_upload_policy,
+}

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from dashscope_openapi import CatalogueEntry
 
+from .errors import ApiError, retry_headers
+
 __all__ = ["Fault", "Faults", "Journal", "JournalEntry", "Scenario", "Scenarios"]
 
 Operation = Literal["submit", "detect", "cancel", "upload"]
@@ -39,6 +41,13 @@ class Scenario:
     @property
     def remaining(self) -> int:
         return self.times - self.used
+
+    def error(self, retry_after_seconds: int, **defaults: object) -> ApiError:
+        """The scripted error answer (``defaults`` fill the message where the scenario gave no ``values``)."""
+        assert self.entry is not None
+        values = {**defaults, **self.values}
+        error = ApiError.from_entry(self.entry, **values)
+        return error.with_headers(retry_headers(self.entry.status, retry_after_seconds))
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -33,13 +33,17 @@ from .app import MockApp, create_app
 from .backend import Backend
 from .clock import VirtualClock
 from .config import MockConfig
-from .pipeline import MediaPipeline
 from .scripting import Fault, JournalEntry, Scenario
+from .seam import Media
 
-__all__ = ["SUBMIT_PATH", "MockDashScope", "SyncASGITransport", "mock_dashscope"]
+__all__ = ["SUBMIT_PATH", "MockDashScope", "MockInternalError", "SyncASGITransport", "mock_dashscope"]
 
 SUBMIT_PATH = "/api/v1/services/aigc/image2video/video-synthesis/"
 DEFAULT_KEY = "sk-mock-test"
+
+
+class MockInternalError(AssertionError):
+    """The mock's own code failed while a test used it (not the code under test)."""
 
 
 class _Portal:
@@ -178,12 +182,21 @@ class MockDashScope:
             self._portal = None
         self.backend.close()
 
+    def raise_unexpected(self) -> None:
+        """Fail loudly when media work raised an unexpected exception (a bug, which the task showed as
+        ``InternalError.Algo``): ``mock_dashscope()`` calls it when the block ends."""
+        unexpected = self.backend.runner.unexpected
+        if unexpected:
+            raise MockInternalError(f"{len(unexpected)} unexpected error(s) in the mock's media work") from unexpected[
+                0
+            ]
+
 
 @contextlib.contextmanager
 def mock_dashscope(
     config: MockConfig | None = None,
     *,
-    media: MediaPipeline | None = None,
+    media: Media | None = None,
     key: str = DEFAULT_KEY,
     **overrides: Any,
 ) -> Iterator[MockDashScope]:
@@ -199,6 +212,7 @@ def mock_dashscope(
         yield mock
     finally:
         mock.close()
+    mock.raise_unexpected()
 
 
 @contextlib.asynccontextmanager

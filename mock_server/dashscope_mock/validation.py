@@ -1,37 +1,71 @@
-"""Request validation with the service's messages.
+"""Request validation with the service's messages: one ``OperationValidator`` per operation, compiled once per process
+from the specs, used by connexion (through its validator hooks) and by the fast path alike.
 
 Connexion validates a ``oneOf`` body as a whole and says only "is not valid under any of the given schemas". The
 service answers per model (liveportrait ``InvalidParamter.OutOfDefinition`` naming the parameter, emo-v1
-``InvalidParameter`` "The style_level is invalid.", videoretalk "Field required: input.video_url"). So the body
-validator dispatches on ``model`` to the branch the spec's discriminator names, validates against that branch only,
-and maps the first error to ``error_catalogue().for_request_error(model, "missing"|"invalid", "<dotted.path>")``.
-The parameter validator turns the ``X-DashScope-Async`` header checks into the service's 403s.
+``InvalidParameter`` "The style_level is invalid.", videoretalk "Field required: input.video_url"). So a body is
+checked against the branch the spec's discriminator names for its ``model``, and the first error is mapped to
+``error_catalogue().for_request_error(model, "missing"|"invalid", "<dotted.path>")``. The ``X-DashScope-Async``
+header checks answer the service's 403s.
+
+Each schema is compiled twice into one object: ``jsonschema_rs`` decides quickly that a body is valid; when it is not
+(or when Rust cannot represent a value: NaN, a lone surrogate), Python's jsonschema (Draft 4 with connexion's request
+semantics and format checker) decides and names the error.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from connexion.json_schema import Draft4RequestValidator
+import jsonschema_rs
+from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
 
-from dashscope_openapi import error_catalogue
+from dashscope_openapi import load_control_spec, load_spec
 
-from .errors import ApiError, catalogue_error
+from .errors import catalogue_error, invalid_request
 
-__all__ = ["DashScopeBodyValidator", "DashScopeParameterValidator", "error_path", "invalid_request"]
+__all__ = [
+    "ASYNC_HEADER",
+    "DashScopeBodyValidator",
+    "DashScopeParameterValidator",
+    "OperationValidator",
+    "SchemaCheck",
+    "branches",
+    "error_path",
+    "operation_validators",
+    "parse_json_body",
+]
 
 ASYNC_HEADER = "X-DashScope-Async"
+ROUTING = "connexion_routing"  # where connexion's routing middleware puts the operation id in the ASGI scope
 
 
-def invalid_request(model: str | None = None, kind: str = "invalid", path: str = "*") -> ApiError:
-    """The catalogue's request-validation error for ``path`` (``*``: the body as a whole)."""
-    found = error_catalogue().for_request_error(model, "missing" if kind == "missing" else "invalid", path)
-    return ApiError.from_entry(found, parameter=path)
+class SchemaCheck:
+    """One schema: a fast yes from Rust, and Python's verdict (with the error) when Rust says no or cannot tell."""
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self._fast = jsonschema_rs.Draft4Validator(dict(schema))
+        self._full = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+
+    def first_error(self, value: Any) -> ValidationError | None:
+        try:
+            if self._fast.is_valid(value):
+                return None
+        except Exception:  # a value Rust cannot represent (NaN, a lone surrogate, 10**30): Python decides
+            pass
+        error: ValidationError | None = best_match(self._full.iter_errors(value), key=_error_order)
+        return error
+
+    def accepts(self, value: Any) -> bool:
+        return self.first_error(value) is None
 
 
 def error_path(error: ValidationError) -> tuple[str, str]:
@@ -49,37 +83,82 @@ def error_path(error: ValidationError) -> tuple[str, str]:
     return "invalid", ".".join(parts) or "*"
 
 
-def _branches(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    branches: dict[str, Mapping[str, Any]] = {}
+def _error_order(error: ValidationError) -> tuple[int, int]:
+    # best_match's key: prefer shallow errors and "required" over value errors at the same depth.
+    return (-len(error.absolute_path), 1 if error.validator == "required" else 0)
+
+
+def branches(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The ``oneOf`` branches of a body schema by the ``model`` each pins."""
+    found: dict[str, Mapping[str, Any]] = {}
     for branch in schema.get("oneOf", ()):
-        enum = branch.get("properties", {}).get("model", {}).get("enum", ())
-        for value in enum:
-            branches[str(value)] = branch
-    return branches
+        for value in branch.get("properties", {}).get("model", {}).get("enum", ()):
+            found[str(value)] = branch
+    return found
 
 
-class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """JSON body validation with per-model branches and catalogue messages."""
+def parse_json_body(raw: bytes, encoding: str = "utf-8") -> Any:
+    """The body's JSON (``None`` when empty); undecodable text or invalid JSON is the service's bad request."""
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise invalid_request() from exc
+    if not text.strip():
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise invalid_request() from exc
 
-    async def _parse(self, stream: Any, scope: Any) -> Any:
-        raw = b"".join([chunk async for chunk in stream])
-        try:
-            text = raw.decode(self._encoding or "utf-8")
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise invalid_request() from exc
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise invalid_request() from exc
 
-    def _validate(self, body: Any) -> None:
+class OperationValidator:
+    """The request checks of one operation: its headers, path parameters and JSON body."""
+
+    def __init__(self, operation_id: str, item: Mapping[str, Any], operation: Mapping[str, Any]) -> None:
+        self.operation_id = operation_id
+        params = [*item.get("parameters", []), *operation.get("parameters", [])]
+        self.headers = [
+            (p["name"].lower(), bool(p.get("required")), SchemaCheck(p.get("schema", {})))
+            for p in params
+            if p["in"] == "header"
+        ]
+        self.path_params = {p["name"]: SchemaCheck(p.get("schema", {})) for p in params if p["in"] == "path"}
+        self.query_params = [p["name"] for p in params if p["in"] == "query"]
+        content = operation.get("requestBody", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        self.body_required = bool(operation.get("requestBody", {}).get("required"))
+        self.has_json_body = schema is not None
+        self.branches = {model: SchemaCheck(branch) for model, branch in branches(schema or {}).items()}
+        self.body = SchemaCheck(schema) if schema is not None and not self.branches else None
+
+    def check_headers(self, headers: Mapping[str, str]) -> None:
+        """``headers`` with lower-case names. ``X-DashScope-Async`` where the operation wants it and nowhere else
+        (403 ``AccessDenied``), then every header parameter against its schema (the service's bad request)."""
+        for name, required, check in self.headers:
+            value = headers.get(name)
+            if name == ASYNC_HEADER.lower():
+                if required and value != "enable":
+                    raise catalogue_error("AccessDenied", reason="sync_call")
+                if not required and value == "enable":
+                    raise catalogue_error("AccessDenied", reason="async_call")
+            if value is None:
+                if required:
+                    raise invalid_request()
+            elif not check.accepts(value):
+                raise invalid_request()
+
+    def check_path(self, values: Mapping[str, str]) -> None:
+        for name, check in self.path_params.items():
+            if name in values and not check.accepts(values[name]):
+                raise invalid_request()
+
+    def check_body(self, body: Any) -> None:
+        """The body against the branch of its ``model`` (or the whole schema), with the catalogue's message."""
         if body is None:
             raise invalid_request()
-        branches = _branches(self._schema)
-        if not branches:
-            self._check(self._schema, body, None)
+        if not self.branches:
+            if self.body is not None:
+                self._raise_first(self.body, body, None)
             return
         if not isinstance(body, dict):
             raise invalid_request()
@@ -88,34 +167,55 @@ class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         model = body["model"]
         if not isinstance(model, str):
             raise invalid_request(None, "invalid", "model")
-        if model not in branches:
+        if model not in self.branches:
             raise catalogue_error("ModelNotFound")
-        self._check(branches[model], body, model)
+        self._raise_first(self.branches[model], body, model)
 
-    def _check(self, schema: Mapping[str, Any], body: Any, model: str | None) -> None:
-        validator = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
-        error = best_match(validator.iter_errors(body), key=_error_order)
-        if error is None:
-            return
-        kind, path = error_path(error)
-        raise invalid_request(model, kind, path)
+    @staticmethod
+    def _raise_first(check: SchemaCheck, body: Any, model: str | None) -> None:
+        error = check.first_error(body)
+        if error is not None:
+            kind, path = error_path(error)
+            raise invalid_request(model, kind, path)
 
 
-def _error_order(error: ValidationError) -> tuple[int, int]:
-    # best_match's key: prefer shallow errors and "required" over value errors at the same depth.
-    return (-len(error.absolute_path), 1 if error.validator == "required" else 0)
+@functools.cache
+def operation_validators() -> Mapping[str, OperationValidator]:
+    """Every operation of both specs, by operationId, compiled once per process (``$ref``s resolved by connexion's
+    own ``resolve_refs``)."""
+    found: dict[str, OperationValidator] = {}
+    for spec in (load_spec(), load_control_spec()):
+        resolved = resolve_refs(copy.deepcopy(dict(spec)))
+        for item in resolved["paths"].values():
+            for operation in item.values():
+                if isinstance(operation, dict) and "operationId" in operation:
+                    found[operation["operationId"]] = OperationValidator(operation["operationId"], item, operation)
+    return found
+
+
+def _validator_of(scope: Mapping[str, Any]) -> OperationValidator:
+    operation_id = scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+    return operation_validators()[str(operation_id)]
+
+
+class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """connexion's hook for JSON bodies: parses as the fast path does and asks the operation's validator."""
+
+    _operation: OperationValidator | None = None
+
+    async def _parse(self, stream: Any, scope: Any) -> Any:
+        self._operation = _validator_of(scope)
+        return parse_json_body(b"".join([chunk async for chunk in stream]), self._encoding or "utf-8")
+
+    def _validate(self, body: Any) -> None:
+        assert self._operation is not None  # _parse ran first
+        self._operation.check_body(body)
 
 
 class DashScopeParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Parameter validation; ``X-DashScope-Async`` mismatches answer 403 ``AccessDenied`` like the service."""
+    """connexion's hook for parameters: the operation's validator checks headers and path parameters (the service's
+    403s for ``X-DashScope-Async``), connexion the rest (unknown query parameters under strict validation)."""
 
     def validate_request(self, request: Any) -> None:
-        for param in self.parameters.get("header", []):
-            if param["name"].lower() != ASYNC_HEADER.lower():
-                continue
-            value = request.headers.get(ASYNC_HEADER)
-            if param.get("required") and value != "enable":
-                raise catalogue_error("AccessDenied", reason="sync_call")
-            if not param.get("required") and value == "enable":
-                raise catalogue_error("AccessDenied", reason="async_call")
+        _validator_of(request.scope).check_headers(request.headers)
         super().validate_request(request)

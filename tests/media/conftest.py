@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from dashscope_mock.media import Fetcher, MediaPipeline
+from dashscope_mock.media import Fetcher
+
+from .harness import ModelMedia
 
 
 @dataclass
@@ -124,5 +126,5 @@ def http_server() -> Iterator[FileServer]:
 
 
 @pytest.fixture
-def pipeline(tmp_path: Path) -> MediaPipeline:
-    return MediaPipeline(fetcher=Fetcher(timeout=5), work_root=tmp_path / "work")
+def pipeline(tmp_path: Path) -> ModelMedia:
+    return ModelMedia(fetcher=Fetcher(timeout=5), work_root=tmp_path / "work")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from dashscope_mock.media import MediaFailure, MediaPipeline, detect_faces, ext_bbox
+from dashscope_mock.media import MediaFailure, detect_faces, ext_bbox
 from dashscope_mock.media.faces import (
     MATCH_THRESHOLD,
     aligned_similarity,
@@ -24,6 +24,7 @@ from dashscope_openapi import error_catalogue
 
 from . import factory
 from .conftest import FileServer
+from .harness import ModelMedia
 
 
 def test_the_fixture_has_exactly_one_face() -> None:
@@ -121,7 +122,7 @@ def test_matching_tolerates_the_detectors_jitter_in_a_rescaled_video_frame() -> 
 # ------------------------------------------------------------------------------------------------ face-detect
 @pytest.mark.parametrize("ratio", ["1:1", "3:4"])
 async def test_emo_detect_passes_the_portrait_with_boxes_of_the_ratio(
-    pipeline: MediaPipeline, http_server: FileServer, ratio: str
+    pipeline: ModelMedia, http_server: FileServer, ratio: str
 ) -> None:
     http_server.files["p.jpg"] = factory.image_bytes(factory.canvas(900, 1000, (194, 150)), "JPEG")
     answer = await pipeline.detect("emo-detect-v1", http_server.url("p.jpg"), ratio)
@@ -146,7 +147,7 @@ async def test_emo_detect_passes_the_portrait_with_boxes_of_the_ratio(
     ],
 )
 async def test_emo_detect_failed_checks_are_answers_not_errors(
-    pipeline: MediaPipeline, http_server: FileServer, picture: object, code: str
+    pipeline: ModelMedia, http_server: FileServer, picture: object, code: str
 ) -> None:
     http_server.files["p.png"] = factory.image_bytes(picture(), "PNG")  # type: ignore[operator]
     answer = await pipeline.detect("emo-detect-v1", http_server.url("p.png"), "1:1")
@@ -159,7 +160,7 @@ async def test_emo_detect_failed_checks_are_answers_not_errors(
     }
 
 
-async def test_liveportrait_detect(pipeline: MediaPipeline, http_server: FileServer) -> None:
+async def test_liveportrait_detect(pipeline: ModelMedia, http_server: FileServer) -> None:
     http_server.files["face.jpg"] = factory.FACE_JPG.read_bytes()
     http_server.files["none.png"] = factory.image_bytes(factory.blank(600, 600), "PNG")
     http_server.files["wide.png"] = factory.image_bytes(factory.blank(1300, 600), "PNG")
@@ -174,7 +175,7 @@ async def test_liveportrait_detect(pipeline: MediaPipeline, http_server: FileSer
 
 @pytest.mark.parametrize("model", ["liveportrait-detect", "emo-detect-v1"])
 async def test_an_undownloadable_image_is_a_failed_request(
-    pipeline: MediaPipeline, http_server: FileServer, model: str
+    pipeline: ModelMedia, http_server: FileServer, model: str
 ) -> None:
     answer = await pipeline.detect(model, f"{http_server.base}/status/404", "1:1")
     assert isinstance(answer, MediaFailure)
@@ -183,7 +184,7 @@ async def test_an_undownloadable_image_is_a_failed_request(
 
 
 async def test_detect_leaves_no_files_behind(tmp_path: Path, http_server: FileServer) -> None:
-    pipeline = MediaPipeline(work_root=tmp_path / "work")
+    pipeline = ModelMedia(work_root=tmp_path / "work")
     http_server.files["face.jpg"] = factory.FACE_JPG.read_bytes()
     await pipeline.detect("liveportrait-detect", http_server.url("face.jpg"))
     assert list((tmp_path / "work").iterdir()) == []

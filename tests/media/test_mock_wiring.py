@@ -106,13 +106,13 @@ async def test_offline_users_upload_their_files_to_the_mock() -> None:
     async with async_mock_dashscope(media_checks=True, rate_limit=False) as mock:
         urls = {}
         for name, content in [("face.jpg", factory.FACE_JPG.read_bytes()), ("a.wav", factory.wav_bytes(1.5))]:
-            policy = mock.backend.upload_policy(mock.key, "liveportrait", mock.base_url)
+            policy = mock.backend.uploads.policy(mock.key, "liveportrait", mock.base_url)
             fields = {
                 "policy": policy["policy"],
                 "Signature": policy["signature"],
                 "key": f"{policy['upload_dir']}/{name}",
             }
-            urls[name] = mock.backend.store_upload(fields, content).url
+            urls[name] = mock.backend.uploads.store_upload(fields, content).url
         assert all(url.startswith("oss://") for url in urls.values())
         headers = {**mock.headers, "X-DashScope-OssResourceResolve": "enable"}
         async with mock.async_client(headers=headers) as client:

@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import tracemalloc
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from dashscope_mock import (
     SUBMIT_PATH,
     Backend,
+    DetectJob,
+    DetectOutcome,
+    MediaFailure,
     MediaJob,
     MediaOutcome,
     MockConfig,
     VirtualClock,
     create_app,
     mock_dashscope,
+    views,
 )
 
 from .conftest import BODIES, status, submit, task
@@ -68,7 +71,7 @@ def test_stored_tasks_are_small_and_queries_constant_time() -> None:
 
     async def fill(count: int) -> None:
         for _ in range(count):
-            backend.submit("sk-a", body, oss_resolve=False, request_id="r")
+            backend.tasks.submit("sk-a", body, oss_resolve=False, request_id="r")
 
     asyncio.run(fill(200))  # warm up caches
     tracemalloc.start()
@@ -83,9 +86,11 @@ def test_stored_tasks_are_small_and_queries_constant_time() -> None:
 
     started = time.perf_counter()
     for _ in range(1000):
-        record = backend.find_task("sk-a", task_id)
+        record = backend.tasks.find("sk-a", task_id)
         assert record is not None
-        backend.task_output(task_id, record, "http://m")
+        model = backend.registry.video(record.model)
+        snap = backend.tasks.snapshot(record)
+        views.task_output(task_id, record, snap, model, result_url="http://m/r.mp4", format_time=backend.format_time)
     assert (time.perf_counter() - started) / 1000 < 0.001
 
 
@@ -100,11 +105,14 @@ class SlowMedia:
         self.jobs.append(job)
         await self.release.wait()
         if "bad" in job.input["image_url"]:
-            return MediaOutcome.failed("InvalidImage.NoHumanFace")
+            return MediaOutcome.failed(MediaFailure("InvalidImage.NoHumanFace", model=job.model))
         return MediaOutcome.succeeded(video_duration=2.79, video_ratio="standard", result_path=None)
 
-    async def detect(self, model: str, image_url: str, ratio: str | None, *, oss_resolve: bool) -> dict[str, Any]:
-        return {"output": {"pass": True, "message": "ok"}}
+    async def detect(self, job: DetectJob) -> DetectOutcome:
+        return DetectOutcome()
+
+    def close(self) -> None:
+        return None
 
 
 async def test_task_stays_running_until_the_media_outcome_is_known() -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from dashscope_openapi import CatalogueEntry, error_catalogue, model_limits
+from dashscope_openapi import model_limits
+
+from ..seam import MediaFailure
 
 __all__ = ["FailureKind", "MediaFailure", "failure", "limit_values"]
 
@@ -33,64 +35,6 @@ FailureKind = Literal[
 
 # A kind without its own entry in the spec's `errors` map falls back along this chain.
 _FALLBACK: Mapping[str, str] = {"open": "format", "timeout": "download", "bytes": "size", "many_faces": "no_face"}
-
-
-class MediaFailure(Exception):
-    """An input failed to download or check. ``code``/``reason`` name the catalogue entry; ``values`` fill its template.
-
-    ``model``/``input``/``kind`` say what failed; ``detail`` is a human explanation for logs (never sent to clients);
-    ``bytes_read`` is how many bytes of the input were read when the failure was decided (downloads only).
-    """
-
-    def __init__(
-        self,
-        code: str,
-        reason: str | None = None,
-        values: Mapping[str, str] | None = None,
-        *,
-        model: str = "",
-        input: str = "",
-        kind: str = "",
-        detail: str = "",
-        bytes_read: int | None = None,
-    ) -> None:
-        super().__init__(f"{code}: {detail or kind}")
-        self.code = code
-        self.reason = reason
-        self.values: dict[str, str] = dict(values or {})
-        self.model = model
-        self.input = input
-        self.kind = kind
-        self.detail = detail
-        self.bytes_read = bytes_read
-
-    @property
-    def entry(self) -> CatalogueEntry:
-        """The catalogue entry: the model's own first, then any entry of the code (detectors borrow messages)."""
-        catalogue = error_catalogue()
-        entry = (
-            catalogue.find(self.code, model=self.model or None, reason=self.reason)
-            or catalogue.find(self.code, reason=self.reason)
-            or catalogue.find(self.code, model=self.model or None)
-            or catalogue.find(self.code)
-        )
-        if entry is None:  # pragma: no cover - the spec tests keep every mapped code in the catalogue
-            raise LookupError(f"{self.code!r} is not in the error catalogue")
-        return entry
-
-    @property
-    def message(self) -> str:
-        """The catalogue message with its placeholders (``{url}``, ``{limit}``) filled."""
-        return str(self.entry.render(**self.values))
-
-    @property
-    def status(self) -> int:
-        return int(self.entry.status)
-
-    def __repr__(self) -> str:
-        return (
-            f"MediaFailure({self.code!r}, {self.reason!r}, {self.values!r}, kind={self.kind!r}, input={self.input!r})"
-        )
 
 
 def input_limits(model: str, input: str) -> Mapping[str, Any]:

@@ -45,14 +45,14 @@ async def test_concurrent_clients_submit_and_wait_without_losing_or_duplicating_
                 await client.aclose()
 
         await asyncio.gather(*(run(index) for index in range(clients)))
-        stored = mock.backend.all_tasks()
+        stored = [(record.task_id, snap.status) for record, snap, _ in mock.backend.tasks.everything()]
 
     assert len(acked) == clients * per_client
     assert len(set(acked)) == len(acked), "a task id was handed out twice"
-    assert {task["task_id"] for task in stored} == set(acked), "lost or phantom tasks"
+    assert {task_id for task_id, _ in stored} == set(acked), "lost or phantom tasks"
     assert set(finals) == set(acked)
     assert set(finals.values()) == {"SUCCEEDED"}
-    assert {task["status"] for task in stored} <= TERMINAL
+    assert {status for _, status in stored} <= TERMINAL
 
 
 async def test_sqlite_state_survives_the_process_and_tasks_in_flight_continue(tmp_path: Path) -> None:
@@ -70,14 +70,15 @@ async def test_sqlite_state_survives_the_process_and_tasks_in_flight_continue(tm
             assert answer.status_code == 200
             ids.append(answer.json()["output"]["task_id"])
     first.advance(1.0)  # in flight: RUNNING
-    assert {task["status"] for task in first.all_tasks()} == {"RUNNING"}
+    assert {snap.status for _, snap, _ in first.tasks.everything()} == {"RUNNING"}
     first.store.close()  # the process is gone; nothing but the database file remains
 
     second = Backend(config, clock=VirtualClock(frozen=True, start=start))
     try:
-        assert {task["task_id"] for task in second.all_tasks()} == set(ids)
-        assert {task["status"] for task in second.all_tasks()} == {"RUNNING"}  # the shared clock offset survived
+        assert {record.task_id for record, _, _ in second.tasks.everything()} == set(ids)
+        # the shared clock offset survived
+        assert {snap.status for _, snap, _ in second.tasks.everything()} == {"RUNNING"}
         second.advance(5.0)
-        assert {task["status"] for task in second.all_tasks()} == {"SUCCEEDED"}
+        assert {snap.status for _, snap, _ in second.tasks.everything()} == {"SUCCEEDED"}
     finally:
         second.close()

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, VirtualClock, create_app
 from dashscope_mock.app import MockApp
+from dashscope_mock.fastpath import FastOperation
 
 START = 1_800_000_000.0
 KEY = "sk-fast-a"
@@ -79,7 +80,7 @@ class Pair:
 
     def check_state(self) -> None:
         fast, slow = (app.backend for app in self.apps)
-        assert fast.all_tasks() == slow.all_tasks()
+        assert fast.tasks.everything() == slow.tasks.everything()
 
         def journal(backend: Backend) -> list[dict[str, Any]]:
             return [{**e.as_dict(), "duration_ms": 0} for e in backend.journal.entries()]
@@ -137,13 +138,16 @@ def test_valid_submits_and_queries_take_the_fast_path_with_identical_answers(pai
     served: list[str] = []
     fast = pair.apps[0].fast_path
     assert fast is not None
-    inner = fast._answer
+    for name, op in list(fast.operations.items()):
 
-    async def counting(op: Any, kwargs: dict[str, Any], send: Any) -> None:
-        served.append(op.operation_id)
-        await inner(op, kwargs, send)
+        def counting(inner: Any = op.handler, name: str = name) -> Any:
+            async def handler(**kwargs: Any) -> Any:
+                served.append(name)
+                return await inner(**kwargs)
 
-    fast._answer = counting  # type: ignore[method-assign]
+            return handler
+
+        fast.operations[name] = FastOperation(counting(), op.validator)
     ids = []
     for body in (LIVEPORTRAIT, EMO, VIDEORETALK):
         answer = pair.send("POST", SUBMIT_PATH, content=json.dumps(body), headers=submit_headers())

@@ -1,0 +1,89 @@
+"""liveportrait: a portrait and a voice line make a talking-head video (``x-limits.models.liveportrait``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dashscope_openapi import model_limits
+
+from ..media.checks import check_audio, check_image, single_face
+from ..media.faces import ext_bbox
+from ..media.kit import MediaKit, Prepared, param, scale_box
+from ..media.render import RGB, even_size, render_portrait
+from ..plugins import VideoModel, timing
+from ..seam import Box, MediaJob, MediaOutcome
+
+NAME = "liveportrait"
+PARAMETERS = "LivePortraitParameters"
+PLACEHOLDER_DURATION = 5.0
+
+
+def placeholder(job: MediaJob) -> MediaOutcome:
+    """Media checks off: a deterministic 5 s result of the documented ratio."""
+    ratio = str(model_limits(job.model).get("output", {}).get("video_ratio", "standard"))
+    return MediaOutcome.succeeded(video_duration=PLACEHOLDER_DURATION, video_ratio=ratio)
+
+
+def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tuple[RGB, Box]:
+    """The still: the whole portrait (or, without ``paste_back``, a square around the face), scaled."""
+    height, width = rgb.shape[:2]
+    if not paste_back:
+        x1, y1, x2, y2 = ext_bbox(face, "1:1", width, height)
+        rgb = rgb[y1:y2, x1:x2]
+        face = (face[0] - x1, face[1] - y1, face[2] - x1, face[3] - y1)
+        height, width = rgb.shape[:2]
+    out_w, out_h = even_size(width, height, max_side)
+    frame = cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(frame), scale_box(face, out_w / width, out_h / height, out_w, out_h)
+
+
+async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+    model, inputs, parameters = job.model, job.input, job.parameters
+    image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
+    wanted = [("image", image_url), ("audio", audio_url)]
+    paths = await kit.fetch_all(model, workdir, wanted, oss_resolve=job.oss_resolve)
+    image = await kit.check(model, "image", str(image_url), lambda: check_image(model, "image", paths["image"]))
+    audio = await kit.check(model, "audio", str(audio_url), lambda: check_audio(model, "audio", paths["audio"]))
+    face = await kit.check(
+        model, "image", str(image_url), lambda: single_face(model, "image", image.rgb, allow_many=True)
+    )
+    paths["image"].unlink(missing_ok=True)
+    paste_back = bool(param(parameters, PARAMETERS, "paste_back"))
+    frame, frame_face = portrait_frame(image.rgb, face, paste_back, kit.portrait_max_side)
+    fps = float(param(parameters, PARAMETERS, "video_fps"))
+    mouth = float(param(parameters, PARAMETERS, "mouth_move_strength"))
+    duration = round(audio.duration, 2)
+    audio_path = paths["audio"]
+
+    def render(out_path: Path) -> None:
+        render_portrait(
+            out_path,
+            frame=frame,
+            face=frame_face,
+            audio_path=audio_path,
+            duration=duration,
+            fps=fps,
+            mouth_strength=mouth,
+        )
+
+    ratio = str(model_limits(NAME)["output"]["video_ratio"])
+    details = {"face": face, "size": (frame.shape[1], frame.shape[0]), "fps": fps, "audio": audio}
+    return Prepared(model, duration, ratio, workdir, render, details)
+
+
+async def prepare(kit: MediaKit, job: MediaJob) -> Prepared:
+    """Download and check the portrait and the audio; the widest of several faces is animated."""
+    return await kit.prepare(job, _work)
+
+
+# The fast profile finishes within seconds; the realistic one follows the model page (~10 s queued, tens of seconds
+# of work).
+model = VideoModel(
+    name=NAME,
+    timings={"fast": timing(0.5, ("RUNNING", 2.0)), "realistic": timing(10.0, ("RUNNING", 45.0))},
+    placeholder=placeholder,
+    prepare=prepare,
+)

@@ -1,0 +1,35 @@
+"""liveportrait-detect: is a portrait fit for liveportrait? (``x-limits.models.liveportrait-detect``).
+
+It borrows liveportrait's messages; the widest of several faces counts, as for liveportrait itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..media.checks import check_image, single_face
+from ..media.kit import MediaKit
+from ..plugins import Detector
+from ..seam import DetectJob, DetectOutcome
+
+NAME = "liveportrait-detect"
+
+
+def placeholder(job: DetectJob) -> DetectOutcome:
+    """Media checks off: every portrait passes."""
+    return DetectOutcome()
+
+
+async def _work(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
+    model, url = job.model, job.image_url
+    paths = await kit.fetch_all(model, workdir, [("image", url)], oss_resolve=job.oss_resolve)
+    image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))
+    await kit.check(model, "image", url, lambda: single_face(model, "image", image.rgb, allow_many=True))
+    return DetectOutcome()
+
+
+async def detect(kit: MediaKit, job: DetectJob) -> DetectOutcome:
+    return await kit.detect(job, _work)
+
+
+model = Detector(name=NAME, placeholder=placeholder, detect=detect)

@@ -1,0 +1,95 @@
+"""videoretalk: a video's lips re-synced to a new voice line (``x-limits.models.videoretalk``).
+
+The reference face (``ref_image_url``) must match a face in ``MATCH_FRAMES`` frames spread over the video (see
+``media.faces``: correlation of 32x32 thumbnails, threshold 0.6); a reference image without a face, or with several,
+is ``InvalidFile.Content``. The result keeps the input's frame rate, longest side at most 1280.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashscope_openapi import model_limits
+
+from ..media.checks import CheckedImage, check_audio, check_image, check_video, single_face
+from ..media.errors import failure
+from ..media.faces import MATCH_THRESHOLD, best_match, face_signature
+from ..media.kit import MediaKit, Prepared, param
+from ..media.probe import AudioInfo, VideoInfo, sample_video_frames
+from ..media.render import even_size, render_video
+from ..plugins import VideoModel, timing
+from ..seam import MediaJob, MediaOutcome
+
+NAME = "videoretalk"
+PARAMETERS = "VideoRetalkParameters"
+PLACEHOLDER_DURATION = 5.0
+
+
+def placeholder(job: MediaJob) -> MediaOutcome:
+    """Media checks off: a deterministic 5 s result of the documented ratio."""
+    ratio = str(model_limits(job.model).get("output", {}).get("video_ratio", "standard"))
+    return MediaOutcome.succeeded(video_duration=PLACEHOLDER_DURATION, video_ratio=ratio)
+
+
+def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: str) -> float:
+    face = single_face(model, "ref_image", ref.rgb, url=url)
+    score = best_match(face_signature(ref.rgb, face), sample_video_frames(video_path, kit.match_frames))
+    if score < MATCH_THRESHOLD:
+        raise failure(model, "ref_image", "no_match", url=url, detail=f"best similarity {score:.3f}")
+    return score
+
+
+async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+    model, inputs, parameters = job.model, job.input, job.parameters
+    video_url, audio_url = inputs.get("video_url"), inputs.get("audio_url")
+    ref_url = inputs.get("ref_image_url") or None
+    wanted: list[tuple[str, object]] = [("video", video_url), ("audio", audio_url)]
+    if ref_url is not None:
+        wanted.append(("ref_image", ref_url))
+    paths = await kit.fetch_all(model, workdir, wanted, oss_resolve=job.oss_resolve)
+    video: VideoInfo = await kit.check(
+        model, "video", str(video_url), lambda: check_video(model, "video", paths["video"])
+    )
+    audio: AudioInfo = await kit.check(
+        model, "audio", str(audio_url), lambda: check_audio(model, "audio", paths["audio"])
+    )
+    score: float | None = None
+    if ref_url is not None:
+        ref = await kit.check(
+            model, "ref_image", str(ref_url), lambda: check_image(model, "ref_image", paths["ref_image"])
+        )
+        score = await kit.check(
+            model, "ref_image", str(ref_url), lambda: _match(kit, model, ref, paths["video"], str(ref_url))
+        )
+    extension = bool(param(parameters, PARAMETERS, "video_extension"))
+    extension = extension and audio.duration > video.duration  # nothing to extend otherwise
+    duration = round(audio.duration if extension else min(video.duration, audio.duration), 2)
+    video_path, audio_path, max_side = paths["video"], paths["audio"], kit.video_max_side
+
+    def render(out_path: Path) -> None:
+        render_video(
+            out_path,
+            video_path=video_path,
+            audio_path=audio_path,
+            duration=duration,
+            extension=extension,
+            max_side=max_side,
+        )
+
+    width, height = even_size(video.width, video.height, max_side)
+    ratio = str(model_limits(NAME)["output"]["video_ratio"])
+    details = {"size": (width, height), "fps": video.fps, "video": video, "audio": audio, "match": score}
+    return Prepared(model, duration, ratio, workdir, render, details)
+
+
+async def prepare(kit: MediaKit, job: MediaJob) -> Prepared:
+    return await kit.prepare(job, _work)
+
+
+# One running task per key (x-limits.concurrency); the realistic profile takes minutes.
+model = VideoModel(
+    name=NAME,
+    timings={"fast": timing(0.5, ("RUNNING", 2.0)), "realistic": timing(5.0, ("RUNNING", 120.0))},
+    placeholder=placeholder,
+    prepare=prepare,
+)

@@ -1,0 +1,3 @@
+"""The mock's services, each one concern, composed by ``dashscope_mock.backend.Backend``: tasks (``tasks``), when
+queued tasks start (``scheduling``), temporary uploads (``uploads``), media work (``media_runner``) and the per-key
+task-query limit (``rates``). They change state and return records; ``dashscope_mock.views`` shapes the JSON."""

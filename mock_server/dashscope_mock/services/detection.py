@@ -1,0 +1,44 @@
+"""face-detect: synchronous for the caller; a scripted scenario, then the media seam."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import catalogue_error
+from ..scripting import Scenarios
+from ..seam import DetectJob, DetectOutcome, Media
+from .uploads import OSS_PREFIX, UploadService
+
+__all__ = ["DetectService"]
+
+# A scripted failure of these families is a failed check (200, ``pass``/``check_pass`` false); any other code fails
+# the request.
+CHECK_FAMILIES = ("InvalidFile", "InvalidImage")
+
+
+class DetectService:
+    def __init__(self, media: Media, uploads: UploadService, scenarios: Scenarios, retry_after_seconds: int) -> None:
+        self.media = media
+        self.uploads = uploads
+        self.scenarios = scenarios
+        self.retry_after_seconds = retry_after_seconds
+
+    async def detect(self, key: str, body: Mapping[str, Any], *, oss_resolve: bool) -> DetectOutcome:
+        model = str(body["model"])
+        image_url = str((body.get("input") or {}).get("image_url", ""))
+        scenario = self.scenarios.take(model, "detect", [image_url])
+        if scenario is not None and scenario.entry is not None:
+            found = scenario.entry
+            if found.stage in ("detect", "task") and found.family in CHECK_FAMILIES:
+                return DetectOutcome(code=found.code, message=found.render(**{"url": image_url, **scenario.values}))
+            raise scenario.error(self.retry_after_seconds, url=image_url, parameter="parameters")
+        if image_url.startswith(OSS_PREFIX):
+            resolved = self.uploads.resolve(image_url, model, key, oss_resolve=oss_resolve)
+            if resolved is None:
+                raise catalogue_error("InvalidURL", model=model, reason="detect_download")
+            image_url = resolved
+        job = DetectJob(
+            model=model, image_url=image_url, parameters=body.get("parameters") or {}, oss_resolve=oss_resolve
+        )
+        return await self.media.detect(job)

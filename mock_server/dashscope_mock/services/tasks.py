@@ -1,0 +1,253 @@
+"""Tasks: submit, look up, cancel, list, forget past retention, and the result file of a succeeded task.
+
+A task is a record of timestamps (``records``); its status is derived when asked (``lifecycle``). A submit stores
+the task, plans its start (``scheduling``) and hands its media work to the ``MediaRunner``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dashscope_openapi import CatalogueEntry, error_catalogue, limits, model_limits
+
+from ..config import MockConfig
+from ..errors import catalogue_error, entry
+from ..ids import IdFactory
+from ..lifecycle import Snapshot, derive
+from ..plugins import ModelTiming
+from ..records import TaskRecord
+from ..scripting import Scenario, Scenarios
+from ..seam import PLACEHOLDER_MP4, MediaJob
+from ..store import Store
+from .media_runner import MediaRunner
+from .scheduling import Scheduler
+from .uploads import OSS_PREFIX, UploadService, key_id
+
+__all__ = ["TaskService", "download_failure"]
+
+HOUR = 3600.0
+
+
+def download_failure(model: str, field: str) -> CatalogueEntry:
+    """The model's documented download-failure code for an input (``x-limits.models.<model>.<kind>.errors``).
+
+    An ``oss://`` URL that cannot be resolved (no ``X-DashScope-OssResourceResolve: enable``, unknown, expired,
+    of another model or key) is a download failure of that input, as the service reports it.
+    """
+    kind = field.removesuffix("_url")
+    errors: Mapping[str, str] = model_limits(model).get(kind, {}).get("errors", {})
+    code = errors.get("download", "InvalidURL")
+    found = error_catalogue().find(code, model=model, stages=["task"])
+    if found is None:
+        found = entry("InvalidURL", model=model, reason="generic", stages=["task"])
+    return found
+
+
+class TaskService:
+    def __init__(
+        self,
+        *,
+        config: MockConfig,
+        store: Store,
+        ids: IdFactory,
+        scenarios: Scenarios,
+        scheduler: Scheduler,
+        uploads: UploadService,
+        runner: MediaRunner,
+        timing: Callable[[str], ModelTiming],
+        now: Callable[[], float],
+        tz: timezone,
+        results_dir: Callable[[], Path],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ids = ids
+        self.scenarios = scenarios
+        self.scheduler = scheduler
+        self.uploads = uploads
+        self.runner = runner
+        self.timing = timing
+        self.now = now
+        self.tz = tz
+        self.results_dir = results_dir
+        self.timeout_seconds = float(limits()["task_timeout_hours"]) * HOUR
+        self.retention_seconds = float(limits()["task_retention_hours"]) * HOUR
+        self.validity_seconds = float(limits()["result_url_validity_hours"]) * HOUR
+
+    # ------------------------------------------------------------------ submit
+    def submit(self, key: str, body: Mapping[str, Any], *, oss_resolve: bool, request_id: str) -> TaskRecord:
+        model = str(body["model"])
+        inputs: Mapping[str, Any] = body.get("input") or {}
+        parameters: Mapping[str, Any] = body.get("parameters") or {}
+        urls = [v for v in inputs.values() if isinstance(v, str)]
+        scenario = self.scenarios.take(model, "submit", urls)
+        if scenario is not None and scenario.entry is not None and scenario.entry.stage in ("submit", "any"):
+            raise scenario.error(self.config.retry_after_seconds, url=urls[0] if urls else "", parameter="parameters")
+        now = self.now()
+        timing = self.timing(model)
+        extra = dict(scenario.extra_seconds) if scenario is not None else {}
+        durations = tuple(seconds + float(extra.get(name, 0.0)) for name, seconds in timing.phases)
+        earliest = now + timing.pending + float(extra.get("PENDING", 0.0))
+        with self.store.transaction():
+            seq = self.store.next_seq()
+            record = TaskRecord(
+                task_id=self.ids.task_id(seq),
+                key=key,
+                model=model,
+                seq=seq,
+                submit_at=now,
+                start_at=self.scheduler.slot_start(key, model, earliest, now),
+                durations=durations,
+                inputs_json=json.dumps({"input": inputs, "parameters": parameters}, separators=(",", ":")),
+                request_id=request_id,
+                oss_resolve=oss_resolve,
+            )
+            failure = self._submit_failure(record, scenario, urls)
+            if failure is not None:
+                record.failure_code, record.failure_message = failure
+                record.known_at = now
+            self.store.add_task(record)
+        if failure is None:
+            self.runner.start(record, self._job(record))
+        if seq % 4096 == 0:
+            self.purge()
+        return record
+
+    def _submit_failure(self, record: TaskRecord, scenario: Scenario | None, urls: list[str]) -> tuple[str, str] | None:
+        if scenario is not None and scenario.entry is not None:
+            values = {"url": urls[0] if urls else "", "parameter": "parameters", **scenario.values}
+            return scenario.entry.code, scenario.entry.render(**values)
+        for name, value in record.input.items():
+            if (
+                isinstance(value, str)
+                and value.startswith(OSS_PREFIX)
+                and self.uploads.resolve(value, record.model, record.key, oss_resolve=record.oss_resolve) is None
+            ):
+                found = download_failure(record.model, name)
+                return found.code, found.render(url=value)
+        return None
+
+    def _job(self, record: TaskRecord) -> MediaJob:
+        request = record.request  # parsed once (every submit comes here)
+        resolved = {
+            name: (self.uploads.resolve(value, record.model, record.key, oss_resolve=record.oss_resolve) or value)
+            if isinstance(value, str) and value.startswith(OSS_PREFIX)
+            else value
+            for name, value in request.get("input", {}).items()
+        }
+        results = self.results_dir()
+        if not results.is_dir():  # a stat instead of a mkdir per submit
+            results.mkdir(parents=True, exist_ok=True)
+        return MediaJob(
+            task_id=record.task_id,
+            model=record.model,
+            input=resolved,
+            parameters=request.get("parameters") or {},
+            results_dir=str(results),
+            oss_resolve=record.oss_resolve,
+        )
+
+    # ------------------------------------------------------------------ queries
+    def snapshot(self, record: TaskRecord, now: float | None = None) -> Snapshot:
+        at = self.now() if now is None else now
+        return derive(record, self.timing(record.model).statuses, at, self.timeout_seconds)
+
+    def expired(self, record: TaskRecord, now: float) -> bool:
+        return now - record.submit_at > self.retention_seconds
+
+    def find(self, key: str, task_id: str) -> TaskRecord | None:
+        """The caller's task, or ``None`` (unknown, another key's, or past retention: the API says UNKNOWN)."""
+        record = self.store.get_task(task_id)
+        if record is None or record.key != key or self.expired(record, self.now()):
+            return None
+        return record
+
+    def cancel(self, key: str, task_id: str) -> None:
+        record = self.find(key, task_id)
+        if record is not None:
+            scenario = self.scenarios.take(record.model, "cancel")
+            if scenario is not None and scenario.entry is not None:
+                raise scenario.error(self.config.retry_after_seconds)
+        if record is None or self.snapshot(record).status != "PENDING":
+            raise catalogue_error("UnsupportedOperation", reason="cancel_not_pending")
+        with self.store.transaction():
+            record.canceled_at = self.now()
+            self.store.save_task(record)
+            self.store.close_in_queue(record)
+        self.scheduler.replan(record.key, record.model)
+
+    def listed(
+        self, key: str, query: Mapping[str, Any], list_status: Callable[[str], str]
+    ) -> list[tuple[TaskRecord, Snapshot]]:
+        """The caller's tasks of the last ``task_retention_hours`` matching the list filters, newest first."""
+        now = self.now()
+        start = self._parse_list_time(query.get("start_time"))
+        end = self._parse_list_time(query.get("end_time"))
+        wanted_status = query.get("status")
+        found: list[tuple[TaskRecord, Snapshot]] = []
+        for record in reversed(self.store.tasks_of(key)):
+            if self.expired(record, now):
+                continue
+            if query.get("model_name") and record.model != query["model_name"]:
+                continue
+            if query.get("task_id") and record.task_id != query["task_id"]:
+                continue
+            if query.get("api_key_id") and key_id(key) != query["api_key_id"]:
+                continue
+            if query.get("region") and self.config.region != query["region"]:
+                continue
+            if start is not None and record.submit_at < start:
+                continue
+            if end is not None and record.submit_at > end:
+                continue
+            snap = self.snapshot(record, now)
+            if wanted_status and list_status(snap.status) != wanted_status:
+                continue
+            found.append((record, snap))
+        return found
+
+    def _parse_list_time(self, value: Any) -> float | None:
+        if not value:
+            return None
+        try:
+            return datetime.strptime(str(value), "%Y%m%d%H%M%S").replace(tzinfo=self.tz).timestamp()
+        except ValueError:
+            return None
+
+    def everything(self) -> list[tuple[TaskRecord, Snapshot, bool]]:
+        """Every task of every key with its snapshot and whether it is past retention (control plane)."""
+        now = self.now()
+        return [(record, self.snapshot(record, now), self.expired(record, now)) for record in self.store.all_tasks()]
+
+    def purge(self) -> int:
+        """Forget tasks past retention whose result link has expired too."""
+        now = self.now()
+        gone = []
+        for record in self.store.all_tasks():
+            if now - record.submit_at <= self.retention_seconds:
+                continue
+            snap = self.snapshot(record, now)
+            if snap.end_at is None or now - snap.end_at > self.validity_seconds:
+                gone.append(record.task_id)
+        self.store.delete_tasks(gone)
+        return len(gone)
+
+    def result(self, task_id: str) -> tuple[bytes | Path | None, str | None]:
+        """The result file of a task: ``(content or path, None)`` or ``(None, reason)`` with reason
+        ``expired`` (403, as an expired OSS link) or ``missing`` (404)."""
+        record = self.store.get_task(task_id)
+        if record is None:
+            return None, "missing"
+        now = self.now()
+        snap = self.snapshot(record, now)
+        if snap.status != "SUCCEEDED" or snap.end_at is None:
+            return None, "missing"
+        if now - snap.end_at > self.validity_seconds:
+            return None, "expired"
+        if record.result_path:
+            return Path(record.result_path), None
+        return PLACEHOLDER_MP4, None

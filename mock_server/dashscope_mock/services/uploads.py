@@ -1,0 +1,143 @@
+"""Temporary uploads, as the service's getPolicy + OSS form flow: a signed policy per model and key, the form POST
+that stores a file as ``oss://<upload_dir>/<name>``, and the resolution of such URLs for tasks and detects."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from dashscope_openapi import limits
+
+from ..errors import catalogue_error, oss_error
+from ..ids import IdFactory
+from ..records import UploadRecord
+from ..scripting import Scenarios
+from ..store import Store
+
+__all__ = ["OSS_PREFIX", "UploadService", "key_id", "short_hash"]
+
+OSS_PREFIX = "oss://"
+HOUR = 3600.0
+
+
+def short_hash(text: str, length: int = 16) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def key_id(key: str) -> str:
+    """A stable numeric id for a key (``api_key_id`` in the task list, the owner of an upload)."""
+    return str(int(short_hash(key, 12), 16) % 10**7).rjust(7, "0")
+
+
+class UploadService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        ids: IdFactory,
+        scenarios: Scenarios,
+        models: Callable[[], tuple[str, ...]],
+        now: Callable[[], float],
+        tz: timezone,
+        files_dir: Callable[[], Path],
+        secret: bytes,
+        retry_after_seconds: int,
+    ) -> None:
+        self.store = store
+        self.ids = ids
+        self.scenarios = scenarios
+        self.models = models
+        self.now = now
+        self.tz = tz
+        self.files_dir = files_dir
+        self.secret = secret
+        self.retry_after_seconds = retry_after_seconds
+
+    def policy(self, key: str, model: str, base_url: str) -> dict[str, Any]:
+        """The ``data`` of getPolicy: a policy signed for ``model`` and ``key``, valid for the documented time."""
+        if model not in self.models():
+            raise catalogue_error("ModelNotFound")
+        now = self.now()
+        uploads = limits()["uploads"]
+        expire_in = int(uploads["policy_expire_in_seconds"])
+        day = datetime.fromtimestamp(now, self.tz).strftime("%Y-%m-%d")
+        upload_dir = f"dashscope-instant/{short_hash(key, 32)}/{day}/{self.ids.upload_id()}"
+        document = {
+            "expiration": datetime.fromtimestamp(now + expire_in, self.tz).isoformat(),
+            "conditions": [["starts-with", "$key", upload_dir + "/"]],
+            "x-mock": {"model": model, "owner": key_id(key), "upload_dir": upload_dir, "expires_at": now + expire_in},
+        }
+        policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
+        return {
+            "policy": policy,
+            "signature": self._sign(policy),
+            "upload_dir": upload_dir,
+            "upload_host": f"{base_url.rstrip('/')}/_mock/oss",
+            "expire_in_seconds": expire_in,
+            "max_file_size_mb": int(uploads["max_file_size_mb"]),
+            "capacity_limit_mb": 999999999,
+            "oss_access_key_id": "LTAI5tMockAccessKeyId",
+            "x_oss_object_acl": "private",
+            "x_oss_forbid_overwrite": "true",
+        }
+
+    def _sign(self, policy: str) -> str:
+        return base64.b64encode(hmac.new(self.secret, policy.encode(), hashlib.sha1).digest()).decode()
+
+    def store_upload(self, fields: Mapping[str, str], content: bytes) -> UploadRecord:
+        """The OSS form POST: check the signed policy, then keep the file as ``oss://<key>``."""
+        policy = fields.get("policy", "")
+        if not hmac.compare_digest(self._sign(policy).encode(), fields.get("Signature", "").encode()):
+            raise oss_error("signature")
+        try:
+            document = json.loads(base64.b64decode(policy))
+            meta = document["x-mock"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise oss_error("policy") from exc
+        model = str(meta["model"])
+        scenario = self.scenarios.take(model, "upload")
+        if scenario is not None and scenario.entry is not None:
+            raise scenario.error(self.retry_after_seconds)
+        now = self.now()
+        if now > float(meta["expires_at"]):
+            raise catalogue_error("AccessDenied", reason="policy_expired")
+        object_key = fields.get("key", "")
+        upload_dir = str(meta["upload_dir"])
+        name = object_key[len(upload_dir) + 1 :] if object_key.startswith(upload_dir + "/") else ""
+        if not name or "/" in name or name in (".", ".."):
+            raise oss_error("key")
+        if len(content) > int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024:
+            raise oss_error("size")
+        url = OSS_PREFIX + object_key
+        if self.store.get_upload(url) is not None and fields.get("x-oss-forbid-overwrite", "false") == "true":
+            raise oss_error("overwrite")
+        path = self.files_dir() / "uploads" / short_hash(object_key, 32) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        record = UploadRecord(
+            url=url, model=model, owner=str(meta["owner"]), created_at=now, path=str(path), size=len(content)
+        )
+        self.store.add_upload(record)
+        return record
+
+    def resolve(self, url: str, model: str, key: str, *, oss_resolve: bool) -> str | None:
+        """``file://`` URL of an ``oss://`` upload the caller may use, else ``None``.
+
+        Resolved only with ``X-DashScope-OssResourceResolve: enable``, for the key that uploaded it, for the model
+        the policy was issued for, within ``x-limits.uploads.retention_hours``.
+        """
+        if not oss_resolve:
+            return None
+        record = self.store.get_upload(url)
+        if record is None or record.model != model or record.owner != key_id(key):
+            return None
+        if self.now() - record.created_at > float(limits()["uploads"]["retention_hours"]) * HOUR:
+            return None
+        path = Path(record.path)
+        return path.as_uri() if path.exists() else None

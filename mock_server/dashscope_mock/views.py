@@ -1,0 +1,160 @@
+"""Every JSON shape the mock answers with, built from records and snapshots; nothing here changes state.
+
+Where a model puts its result link and how a detector's answer looks come from the spec's ``x-models``
+(``plugins.ModelRegistry`` keeps each model's entry as ``facts``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import entry
+from .lifecycle import Snapshot
+from .plugins import Detector, VideoModel
+from .records import TaskRecord
+from .scripting import Fault, JournalEntry, Scenario
+from .seam import DetectOutcome
+
+__all__ = [
+    "clock_view",
+    "control_task",
+    "detect_answer",
+    "list_item",
+    "list_page",
+    "list_status",
+    "task_output",
+]
+
+
+def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
+    """``_put(d, "output.results.video_url", v)``: set a value at a dotted path, creating the objects on the way."""
+    *parents, leaf = dotted.split(".")
+    for name in parents:
+        target = target.setdefault(name, {})
+    target[leaf] = value
+
+
+def task_output(
+    task_id: str,
+    record: TaskRecord | None,
+    snap: Snapshot | None,
+    model: VideoModel | None,
+    *,
+    result_url: str,
+    format_time: Any,
+) -> dict[str, Any]:
+    """``{"output": ..., "usage": ...}`` of ``GET /tasks/{id}`` (``record`` ``None``: the task is UNKNOWN)."""
+    if record is None or snap is None or model is None:
+        return {"output": {"task_id": task_id, "task_status": "UNKNOWN"}}
+    output: dict[str, Any] = {
+        "task_id": record.task_id,
+        "task_status": snap.status,
+        "submit_time": format_time(record.submit_at),
+    }
+    if snap.scheduled_at is not None:
+        output["scheduled_time"] = format_time(snap.scheduled_at)
+    if snap.end_at is not None:
+        output["end_time"] = format_time(snap.end_at)
+    answer: dict[str, Any] = {"output": output}
+    if snap.status == "FAILED":
+        if snap.timed_out:
+            found = entry("InternalError.Timeout", model=record.model)
+            output.update(code=found.code, message=found.render())
+        else:
+            output.update(code=record.failure_code, message=record.failure_message)
+    elif snap.status == "SUCCEEDED":
+        _put(answer, str(model.facts["result_url"]), result_url)
+        answer["usage"] = {"video_duration": record.video_duration, "video_ratio": record.video_ratio}
+    return answer
+
+
+def detect_answer(detector: Detector, outcome: DetectOutcome) -> dict[str, Any]:
+    """A face-detect answer without ``request_id``, shaped as ``x-models.<detector>.detect_answer`` says."""
+    shape: Mapping[str, Any] = detector.facts["detect_answer"]
+    answer: dict[str, Any] = {"output": {}}
+    _put(answer, str(shape["passed"]), outcome.passed)
+    if not outcome.passed:
+        values = {"code": outcome.code, "message": outcome.message}
+        for name, where in shape.get("failure", {}).items():
+            _put(answer, str(where), values[name])
+    for name, where in shape.get("boxes", {}).items():
+        if outcome.boxes is not None and name in outcome.boxes:
+            _put(answer, str(where), list(outcome.boxes[name]))
+    if shape.get("usage") is not None:
+        answer["usage"] = dict(shape["usage"])
+    return answer
+
+
+def list_status(status: str) -> str:
+    """The list filter knows PENDING/RUNNING/SUCCEEDED/FAILED/CANCELED: emo-v1's phases count as RUNNING."""
+    return "RUNNING" if status in ("PRE-PROCESSING", "POST-PROCESSING") else status
+
+
+def list_item(record: TaskRecord, snap: Snapshot, *, region: str, key_id: Any) -> dict[str, Any]:
+    """One task of ``GET /tasks``."""
+    item: dict[str, Any] = {
+        "task_id": record.task_id,
+        "status": snap.status,
+        "model_name": record.model,
+        "region": region,
+        "request_id": record.request_id,
+        "api_key_id": key_id(record.key),
+        "caller_uid": key_id("uid:" + record.key),
+        "caller_parent_id": key_id("uid:" + record.key),
+        "gmt_create": int(record.submit_at * 1000),
+        "user_api_unique_key": f"apikey:v1:{record.model}",
+    }
+    if snap.scheduled_at is not None:
+        item["start_time"] = int(snap.scheduled_at * 1000)
+    if snap.end_at is not None:
+        item["end_time"] = int(snap.end_at * 1000)
+    return item
+
+
+def list_page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> dict[str, Any]:
+    total = len(items)
+    first = (page_no - 1) * page_size
+    return {
+        "total": total,
+        "total_page": math.ceil(total / page_size),
+        "page_no": page_no,
+        "page_size": page_size,
+        "data": list(items[first : first + page_size]),
+    }
+
+
+def control_task(record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Any) -> dict[str, Any]:
+    """One task of ``GET /_mock/tasks``."""
+    view: dict[str, Any] = {
+        "task_id": record.task_id,
+        "key": record.key,
+        "model": record.model,
+        "status": snap.status,
+        "submit_time": format_time(record.submit_at),
+        "start_at": record.start_at,
+        "submit_at": record.submit_at,
+        "expired": expired,
+    }
+    if snap.end_at is not None:
+        view["end_at"] = snap.end_at
+    if record.failure_code is not None:
+        view["code"] = record.failure_code
+    return view
+
+
+def clock_view(now: float, time_text: str, offset: float, frozen: bool) -> dict[str, Any]:
+    return {"now": now, "time": time_text, "offset_seconds": offset, "frozen": frozen}
+
+
+def scenarios_view(items: Sequence[Scenario]) -> dict[str, Any]:
+    return {"data": [item.as_dict() for item in items]}
+
+
+def faults_view(items: Sequence[Fault]) -> dict[str, Any]:
+    return {"data": [item.as_dict() for item in items]}
+
+
+def journal_view(items: Sequence[JournalEntry]) -> dict[str, Any]:
+    return {"data": [item.as_dict() for item in items]}

@@ -1,0 +1,299 @@
+"""Architecture rules for the mock's package, checked statically: its sources are parsed with ``ast``, never imported.
+
+* No import cycles between the package's modules, and no module importing itself.
+* No hand-written file over ``MAX_FILE_LINES`` lines, no class body over ``MAX_CLASS_LINES`` lines.
+
+How the import graph is built (``build_import_graph``):
+
+* Nodes are the package's modules, one per ``.py`` file under it: ``dashscope_mock.app``,
+  ``dashscope_mock.media.fetch``; a package's ``__init__.py`` is the package module (``dashscope_mock.media``).
+* Every ``import`` / ``from ... import`` statement counts wherever it stands: at module level, inside functions and
+  methods, inside ``try`` blocks. A deferred import inside a function does not break a cycle, it only hides it from
+  the interpreter at start-up, so it is an edge like any other.
+* Imports under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``) are ignored; the ``else:`` branch of such an
+  ``if`` runs at run time and counts. Counting them too would be the stricter rule for a refactor aiming at a clean
+  graph, but they never execute, and ``from __future__ import annotations`` makes them the standard way to name a
+  type without an import at run time. Pass ``include_type_checking=True`` to see the stricter graph.
+* Relative imports are resolved against the importing module (``from . import x``, ``from ..errors import y``,
+  ``from .media import z``). ``from pkg import name`` is an edge to ``pkg.name`` when that submodule exists, otherwise
+  an edge to ``pkg`` itself. Absolute imports of ``dashscope_mock...`` are resolved the same way; imports of anything
+  outside the package are not nodes and are dropped.
+* Importing ``a.b.c`` also runs the ``__init__`` of ``a`` and ``a.b``; that implied edge to the parent packages is
+  deliberately NOT added (only the edge to ``a.b.c`` is), which keeps the graph to what the source says.
+* Dynamic imports (``importlib.import_module("...")``, ``__import__``) are strings, not statements, and are not seen.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[2] / "mock_server" / "dashscope_mock"
+MAX_FILE_LINES = 500
+MAX_CLASS_LINES = 250
+
+Graph = Mapping[str, AbstractSet[str]]
+
+
+# --- modules and the import graph ---------------------------------------------------------------------------------
+
+
+def discover_modules(package_dir: Path) -> dict[str, Path]:
+    """Every ``.py`` file under ``package_dir`` by dotted module name, the package named after its directory."""
+    modules: dict[str, Path] = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = [package_dir.name, *path.relative_to(package_dir).with_suffix("").parts]
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _is_type_checking_guard(test: ast.expr) -> bool:
+    """``TYPE_CHECKING`` or ``<anything>.TYPE_CHECKING`` (``typing.TYPE_CHECKING``, ``t.TYPE_CHECKING``)."""
+    if isinstance(test, ast.Name):
+        return test.id == "TYPE_CHECKING"
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def iter_imports(node: ast.AST, include_type_checking: bool) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement under ``node``, at any depth; the body of ``if TYPE_CHECKING:`` only if asked."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        yield node
+        return
+    if isinstance(node, ast.If) and not include_type_checking and _is_type_checking_guard(node.test):
+        children: list[ast.AST] = list(node.orelse)  # the else branch does run
+    else:
+        children = list(ast.iter_child_nodes(node))
+    for child in children:
+        yield from iter_imports(child, include_type_checking)
+
+
+def _existing(name: str, modules: AbstractSet[str]) -> str | None:
+    """``name`` if it is a module of the package, else its longest dotted prefix that is, else ``None``."""
+    parts = name.split(".")
+    while parts:
+        candidate = ".".join(parts)
+        if candidate in modules:
+            return candidate
+        parts.pop()
+    return None
+
+
+def _in_package(name: str, root: str) -> bool:
+    return name == root or name.startswith(root + ".")
+
+
+def resolve_import(
+    node: ast.Import | ast.ImportFrom, importer: str, importer_is_package: bool, modules: AbstractSet[str], root: str
+) -> set[str]:
+    """The package modules one import statement in module ``importer`` is an edge to."""
+    targets: set[str] = set()
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if _in_package(alias.name, root) and (found := _existing(alias.name, modules)) is not None:
+                targets.add(found)
+        return targets
+
+    if node.level:
+        base = importer.split(".") if importer_is_package else importer.split(".")[:-1]
+        if node.level - 1 >= len(base):
+            return targets  # climbs above the top-level package: not an import of ours (and an ImportError anyway)
+        base = base[: len(base) - (node.level - 1)]
+        source = ".".join([*base, *node.module.split(".")] if node.module else base)
+    else:
+        source = node.module or ""
+    if not _in_package(source, root):
+        return targets
+    for alias in node.names:
+        submodule = f"{source}.{alias.name}"
+        if alias.name != "*" and submodule in modules:
+            targets.add(submodule)
+        elif (found := _existing(source, modules)) is not None:
+            targets.add(found)
+    return targets
+
+
+def build_import_graph(package_dir: Path, include_type_checking: bool = False) -> dict[str, set[str]]:
+    """Module -> the package modules it imports (see the module docstring for the rules)."""
+    modules = discover_modules(package_dir)
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        for node in iter_imports(tree, include_type_checking):
+            graph[name] |= resolve_import(node, name, is_package, graph.keys(), package_dir.name)
+    return graph
+
+
+# --- cycles -------------------------------------------------------------------------------------------------------
+
+
+def strongly_connected_components(graph: Graph) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (no recursion limit); each component sorted, components in a stable order."""
+    nodes = sorted(set(graph) | {target for targets in graph.values() for target in targets})
+    index: dict[str, int] = {}
+    lowlink: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for start in nodes:
+        if start in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = []
+        index[start] = lowlink[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        work.append((start, iter(sorted(graph.get(start, ())))))
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = lowlink[successor] = counter
+                    counter += 1
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph.get(successor, ())))))
+                    break
+                if successor in on_stack:
+                    lowlink[node] = min(lowlink[node], index[successor])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    lowlink[parent] = min(lowlink[parent], lowlink[node])
+                if lowlink[node] == index[node]:
+                    component: list[str] = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    components.append(sorted(component))
+    return components
+
+
+def _shortest_path(graph: Graph, start: str, goal: str, allowed: AbstractSet[str]) -> list[str]:
+    """Breadth-first ``start`` ... ``goal`` through ``allowed`` nodes; both ends must be connected within it."""
+    previous: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        node = queue.popleft()
+        if node == goal:
+            break
+        for successor in sorted(graph.get(node, ())):
+            if successor in allowed and successor not in previous:
+                previous[successor] = node
+                queue.append(successor)
+    path = [goal]
+    while (step := previous[path[-1]]) is not None:
+        path.append(step)
+    return path[::-1]
+
+
+def find_cycles(graph: Graph) -> list[list[str]]:
+    """Import cycles as closed chains ``[a, b, a]``: every self-import, and for every edge inside a strongly
+    connected component the shortest cycle through that edge, so each edge that takes part in a cycle is shown.
+    Rotations of the same cycle are reported once, starting from its smallest module name."""
+    found: set[tuple[str, ...]] = set()
+    for component in strongly_connected_components(graph):
+        members = set(component)
+        for source in component:
+            for target in graph.get(source, ()):
+                if target == source:
+                    found.add((source,))
+                elif len(members) > 1 and target in members:
+                    cycle = [source, *_shortest_path(graph, target, source, members)[:-1]]
+                    first = cycle.index(min(cycle))
+                    found.add(tuple(cycle[first:] + cycle[:first]))
+    return [[*cycle, cycle[0]] for cycle in sorted(found)]
+
+
+def format_chain(chain: list[str]) -> str:
+    return " -> ".join(chain)
+
+
+# --- the rules over the real package ------------------------------------------------------------------------------
+
+
+def test_no_import_cycles() -> None:
+    """No two modules of the package import each other, directly or round a longer loop, and none imports itself.
+
+    Imports inside functions count (deferring one does not remove the dependency); imports only under
+    ``if TYPE_CHECKING:`` do not, as they never run; see the module docstring for the full rules."""
+    graph = build_import_graph(PACKAGE_DIR)
+    assert len(graph) > 1 and any(graph.values()), f"no modules or no imports found under {PACKAGE_DIR}"
+    cycles = find_cycles(graph)
+    assert not cycles, f"{len(cycles)} import cycle(s) in {PACKAGE_DIR.name}:\n" + "\n".join(
+        f"  {format_chain(chain)}" for chain in cycles
+    )
+
+
+def test_no_hand_written_file_is_too_big() -> None:
+    """Every module stays within ``MAX_FILE_LINES`` lines and every class body within ``MAX_CLASS_LINES``."""
+    offenders: list[str] = []
+    files = sorted(PACKAGE_DIR.rglob("*.py"))
+    assert files, f"no Python files under {PACKAGE_DIR}"
+    for path in files:
+        relative = path.relative_to(PACKAGE_DIR.parent).as_posix()
+        source = path.read_text(encoding="utf-8")
+        lines = len(source.splitlines())
+        if lines > MAX_FILE_LINES:
+            offenders.append(f"  {relative}: {lines} lines (limit {MAX_FILE_LINES})")
+        for node in ast.walk(ast.parse(source, filename=str(path))):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > MAX_CLASS_LINES:
+                    offenders.append(
+                        f"  {relative}:{node.lineno} class {node.name}: {size} lines (limit {MAX_CLASS_LINES})"
+                    )
+    assert not offenders, "too big:\n" + "\n".join(offenders)
+
+
+# --- the checker itself can fail ----------------------------------------------------------------------------------
+
+
+def test_cycle_finder_reports_a_cycle_and_passes_a_dag() -> None:
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+    assert find_cycles({"a": {"b", "c"}, "b": {"c"}, "c": set(), "d": {"a"}}) == []
+    assert find_cycles({"a": {"a", "b"}, "b": set()}) == [["a", "a"]]
+    two_loops_one_component = {"app": {"fastpath", "handlers", "backend"}, "fastpath": {"app"}, "handlers": {"app"}}
+    assert find_cycles(two_loops_one_component) == [["app", "fastpath", "app"], ["app", "handlers", "app"]]
+    assert strongly_connected_components({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"], ["c"]]
+
+
+def test_import_graph_resolves_relative_absolute_and_guarded_imports(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    sources = {
+        "__init__.py": "from .app import run\n",
+        "app.py": "from . import util, VERSION\nfrom .sub import leaf, helper\n",
+        "util.py": "def f() -> None:\n    from pkg.sub.leaf import x\n",
+        "sub/__init__.py": "helper = 1\n",
+        "sub/leaf.py": (
+            "from typing import TYPE_CHECKING\nimport os\nfrom ..util import f\n"
+            "if TYPE_CHECKING:\n    from ..app import run\nelse:\n    import pkg.sub\n"
+        ),
+    }
+    for name, text in sources.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text, encoding="utf-8")
+
+    graph = build_import_graph(package)
+    assert graph == {
+        "pkg": {"pkg.app"},
+        "pkg.app": {"pkg", "pkg.util", "pkg.sub", "pkg.sub.leaf"},
+        "pkg.util": {"pkg.sub.leaf"},
+        "pkg.sub": set(),
+        "pkg.sub.leaf": {"pkg.util", "pkg.sub"},
+    }
+    assert build_import_graph(package, include_type_checking=True)["pkg.sub.leaf"] == {"pkg.util", "pkg.sub", "pkg.app"}
+    assert find_cycles(graph) == [
+        ["pkg", "pkg.app", "pkg"],
+        ["pkg.sub.leaf", "pkg.util", "pkg.sub.leaf"],
+    ]
