@@ -1,8 +1,9 @@
-"""``python -m bench`` (``make bench``): throughput against Prism and the bare route, scale, SDK. Prints the figures,
-saves ``bench/results/bench.json`` and rewrites ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
+"""``python -m bench`` (``make bench``): throughput against Prism and the bare route, scale, SDK, the cost of a fresh
+in-process mock. Prints the figures, saves ``bench/results/bench.json`` and rewrites ``docs/BENCHMARKS.md`` and
+``docs/benchmarks.png``.
 
-Options: ``--only throughput,scale,sdk``; ``--seconds N`` per wrk run (default 10); ``--quick`` (3 s runs, smaller
-sizes: a smoke run, not figures to publish).
+Options: ``--only throughput,scale,sdk,fresh_mock``; ``--seconds N`` per wrk run (default 10); ``--quick`` (3 s runs,
+smaller sizes: a smoke run, not figures to publish).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import report, scale, sdk, throughput
+from . import fresh_mock, report, scale, sdk, throughput
 from ._servers import ROOT
 from ._wrk import wrk_available
 
-PARTS = ("throughput", "scale", "sdk")
+PARTS = ("throughput", "scale", "sdk", "fresh_mock")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("3. SDK")
         results["sdk_get"] = sdk.measure_get(calls=100 if args.quick else 300, rounds=4 if args.quick else 10)
         results["sdk_wait"] = sdk.measure_wait(tasks=5 if args.quick else sdk.TASKS)
+    if "fresh_mock" in parts:
+        print("7. fresh in-process mock per test (submit, advance, query)")
+        iterations = (50, 10) if args.quick else (fresh_mock.ITERATIONS, fresh_mock.BEFORE_ITERATIONS)
+        results["fresh_mock"] = fresh_mock.measure(iterations=iterations[0], before_iterations=iterations[1])
     path = report.save("bench", results)
     doc = report.render()
     print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")

@@ -3,12 +3,14 @@
 ``openapi/dashscope-video.yaml`` is the single source of truth for the public API: schemas, limits (``x-limits``)
 and error codes (``x-error-catalogue``). The mock server and the SDK read them here instead of keeping copies.
 ``openapi/mock-control.yaml`` describes the mock's own control plane. In a checkout the documents are read from
-``openapi/``; an installed wheel carries them under ``<prefix>/share/dashscope-portrait-video/openapi``.
+``openapi/``; an installed wheel carries them under ``<prefix>/share/dashscope-portrait-video/openapi``;
+``DASHSCOPE_OPENAPI_DIR`` points at another folder holding both.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import string
 import sys
 from collections.abc import Iterable, Mapping
@@ -35,6 +37,9 @@ __all__ = [
 
 
 def _spec_dir() -> Path:
+    override = os.environ.get("DASHSCOPE_OPENAPI_DIR")  # another copy of the specs (tests of a changed spec)
+    if override:
+        return Path(override)
     checkout = Path(__file__).resolve().parents[2] / "openapi"
     installed = Path(sys.prefix) / "share" / "dashscope-portrait-video" / "openapi"
     for candidate in (checkout, installed):

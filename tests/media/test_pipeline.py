@@ -53,7 +53,7 @@ async def test_liveportrait_renders_a_playable_video_of_the_audio_length(
         body["parameters"] = {"video_fps": fps}
     ready = await prepared(pipeline, "liveportrait", body)
     assert (ready.video_duration, ready.video_ratio) == (3.0, "standard")
-    out = ready.render(tmp_path / "out" / "result.mp4")  # its speed: bench/media.py
+    out = ready.render(tmp_path / "out" / "result.mp4")
     assert_playable(out, duration=3.0, fps=fps or 24, size=(436, 512))  # longest side capped at 512, even
     ready.close()
     assert not ready.workdir.exists()

@@ -285,3 +285,28 @@ def test_generated_submit_bodies_get_identical_answers(body: Any) -> None:
         mocks.check_state()
     finally:
         mocks.close()
+
+
+def test_the_fast_path_and_connexion_ask_the_same_compiled_validator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dashscope_mock.validation import OperationValidator, operation_validators
+
+    asked: list[tuple[str, OperationValidator]] = []
+    check_body = OperationValidator.check_body
+
+    def spy(self: OperationValidator, body: Any) -> None:
+        asked.append((self.operation_id, self))
+        check_body(self, body)
+
+    monkeypatch.setattr(OperationValidator, "check_body", spy)
+    compiled = operation_validators()["createVideoSynthesis"]
+    pair = Pair()
+    try:
+        assert pair.apps[0].fast_path is not None
+        assert pair.apps[0].fast_path.operations["createVideoSynthesis"].validator is compiled
+        pair.send("POST", SUBMIT_PATH, content=json.dumps(LIVEPORTRAIT), headers=submit_headers())
+        pair.send("POST", SUBMIT_PATH, content=json.dumps({**LIVEPORTRAIT, "extra": 1}), headers=submit_headers())
+    finally:
+        pair.close()
+    # fast path and connexion, for an accepted and for a refused body: four decisions, one object
+    assert len(asked) == 4
+    assert all(validator is compiled for _, validator in asked)
