@@ -123,7 +123,10 @@ def spec_detect_models() -> tuple[str, ...]:
 
 def _modules(extra: Iterable[str]) -> list[Any]:
     package = importlib.import_module(BUILTIN_PACKAGE)
-    names = [f"{BUILTIN_PACKAGE}.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+    # Modules whose name starts with "_" are helpers the model modules share, not models.
+    names = [
+        f"{BUILTIN_PACKAGE}.{i.name}" for i in pkgutil.iter_modules(package.__path__) if not i.name.startswith("_")
+    ]
     return [importlib.import_module(name) for name in [*names, *extra]]
 
 

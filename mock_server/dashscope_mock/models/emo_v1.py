@@ -20,9 +20,9 @@ from ..media.kit import MediaKit, Prepared, scale_box
 from ..media.render import RGB, render_portrait
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob, MediaOutcome
+from ._placeholders import PLACEHOLDER_DURATION
 
 NAME = "emo-v1"
-PLACEHOLDER_DURATION = 5.0
 
 
 def ratio_of_bbox(bbox: Any, ratios: Sequence[str] | None = None) -> str:

@@ -14,17 +14,14 @@ from ..media.faces import ext_bbox
 from ..media.kit import MediaKit, Prepared, param, scale_box
 from ..media.render import RGB, even_size, render_portrait
 from ..plugins import VideoModel, timing
-from ..seam import Box, MediaJob, MediaOutcome
+from ..seam import Box, MediaJob
+from ._placeholders import documented_ratio
 
 NAME = "liveportrait"
 PARAMETERS = "LivePortraitParameters"
-PLACEHOLDER_DURATION = 5.0
 
 
-def placeholder(job: MediaJob) -> MediaOutcome:
-    """Media checks off: a deterministic 5 s result of the documented ratio."""
-    ratio = str(model_limits(job.model).get("output", {}).get("video_ratio", "standard"))
-    return MediaOutcome.succeeded(video_duration=PLACEHOLDER_DURATION, video_ratio=ratio)
+placeholder = documented_ratio  # media checks off: 5 s of the documented ratio
 
 
 def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tuple[RGB, Box]:

@@ -18,17 +18,14 @@ from ..media.kit import MediaKit, Prepared, param
 from ..media.probe import AudioInfo, VideoInfo, sample_video_frames
 from ..media.render import even_size, render_video
 from ..plugins import VideoModel, timing
-from ..seam import MediaJob, MediaOutcome
+from ..seam import MediaJob
+from ._placeholders import documented_ratio
 
 NAME = "videoretalk"
 PARAMETERS = "VideoRetalkParameters"
-PLACEHOLDER_DURATION = 5.0
 
 
-def placeholder(job: MediaJob) -> MediaOutcome:
-    """Media checks off: a deterministic 5 s result of the documented ratio."""
-    ratio = str(model_limits(job.model).get("output", {}).get("video_ratio", "standard"))
-    return MediaOutcome.succeeded(video_duration=PLACEHOLDER_DURATION, video_ratio=ratio)
+placeholder = documented_ratio  # media checks off: 5 s of the documented ratio
 
 
 def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: str) -> float:
