@@ -38,7 +38,7 @@ model = VideoModel(
 )
 '''
 
-SCRIPT = '''
+SCRIPT = """
 import http.server, json, sys, threading
 from functools import partial
 from pathlib import Path
@@ -77,7 +77,7 @@ async def main():
 
 asyncio.run(main())
 server.shutdown()
-'''
+"""
 
 
 def _fixture_spec() -> dict[str, Any]:
