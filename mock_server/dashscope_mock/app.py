@@ -54,7 +54,6 @@ logger = logging.getLogger("dashscope_mock")
 
 # Control-plane routes that are part of the simulated service (downloads, OSS uploads): journaled and faultable.
 SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
-FAULT_DEFAULT_CODES: Mapping[int, str] = {429: "Throttling.RateQuota", 500: "InternalError", 503: "ModelUnavailable"}
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -210,9 +209,10 @@ class MockApp:
             await self.core(scope, receive, send_wrapper)
         finally:
             release_request(token)
-            self._record(context, scope, original_path, arrival, status, (loop.time() - started) * 1000.0, service)
+            elapsed_ms = (loop.time() - started) * 1000.0
+            self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
             if not control:
-                self._log(context, scope, original_path, status, (loop.time() - started) * 1000.0)
+                self._log(context, scope, original_path, status, elapsed_ms)
 
     def _record(
         self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float, service: bool
@@ -248,7 +248,8 @@ class MockApp:
         )
 
     def _fault_error(self, status: int, code: str | None, retry_after: int | None) -> ApiError:
-        error = catalogue_error(code or FAULT_DEFAULT_CODES.get(status, "InternalError"))
+        defaults: Mapping[int, str] = load_control_spec()["x-fault-default-codes"]
+        error = catalogue_error(code or defaults.get(status, defaults[500]))
         error.status = status
         if retry_after is not None:
             error.headers["Retry-After"] = str(retry_after)

@@ -81,7 +81,7 @@ class Backend:
             models=self.registry.names,
             now=self.now,
             tz=self.tz,
-            files_dir=lambda: self.files_dir,
+            files_dir=self.files_dir,
             secret=f"dashscope-mock:{self.config.seed}".encode(),
             retry_after_seconds=retry_after,
         )
@@ -97,7 +97,7 @@ class Backend:
             timing=self.timing,
             now=self.now,
             tz=self.tz,
-            results_dir=lambda: self.files_dir / "results",
+            results_dir=self.files_dir / "results",
         )
         self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after)
         self.sync_clock()

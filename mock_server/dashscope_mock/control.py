@@ -54,7 +54,7 @@ async def advance_clock(body: dict[str, Any]) -> Answer:
 
 
 async def list_scenarios() -> Answer:
-    return views.scenarios_view(_backend().scenarios.list()), 200
+    return views.data_view(_backend().scenarios.list()), 200
 
 
 async def create_scenario(body: dict[str, Any]) -> Answer:
@@ -85,7 +85,7 @@ async def clear_scenarios() -> Answer:
 
 
 async def list_faults() -> Answer:
-    return views.faults_view(_backend().faults.list()), 200
+    return views.data_view(_backend().faults.list()), 200
 
 
 async def create_fault(body: dict[str, Any]) -> Answer:
@@ -113,7 +113,7 @@ async def list_requests(
     operation: str | None = None, key: str | None = None, path_contains: str | None = None
 ) -> Answer:
     entries = _backend().journal.entries(operation=operation, key=key, path_contains=path_contains)
-    return views.journal_view(entries), 200
+    return views.data_view(entries), 200
 
 
 async def clear_requests() -> Answer:

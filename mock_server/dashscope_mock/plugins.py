@@ -17,7 +17,8 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Literal
 
 from dashscope_openapi import error_catalogue, load_spec
@@ -66,23 +67,24 @@ def timing(pending: float, *phases: tuple[str, float]) -> ModelTiming:
 
 @dataclass(frozen=True)
 class VideoModel:
-    """A model of the submit operation. ``prepare(kit, job)`` is its media work with media checks on: it takes a
-    ``dashscope_mock.media.MediaKit`` and returns a ``Prepared`` (or raises ``MediaFailure``)."""
+    """A model of the submit operation. ``prepare(kit, job, workdir)`` is its media work with media checks on: it takes
+    a ``dashscope_mock.media.MediaKit`` and a fresh work folder, and returns a ``Prepared`` (or raises
+    ``MediaFailure``)."""
 
     name: str
     timings: Mapping[Profile, ModelTiming]
     placeholder: Callable[[MediaJob], MediaOutcome]
-    prepare: Callable[[Any, MediaJob], Awaitable[Any]]
+    prepare: Callable[[Any, MediaJob, Path], Awaitable[Any]]
     facts: Mapping[str, Any] = field(default_factory=dict)  # the spec's x-models entry, filled by the registry
 
 
 @dataclass(frozen=True)
 class Detector:
-    """A model of face-detect. ``detect(kit, job)`` is its media work with media checks on."""
+    """A model of face-detect. ``detect(kit, job, workdir)`` is its media work with media checks on."""
 
     name: str
     placeholder: Callable[[DetectJob], DetectOutcome]
-    detect: Callable[[Any, DetectJob], Awaitable[DetectOutcome]]
+    detect: Callable[[Any, DetectJob, Path], Awaitable[DetectOutcome]]
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -204,6 +206,4 @@ def _load_registry(extra_modules: tuple[str, ...]) -> ModelRegistry:
 
 
 def _with_facts(model: Any, facts: Mapping[str, Any]) -> Any:
-    from dataclasses import replace
-
     return replace(model, facts=dict(facts))

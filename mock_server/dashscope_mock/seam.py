@@ -159,6 +159,9 @@ class DetectOutcome:
 
 
 class Media(Protocol):
+    """An implementation may set ``immediate = True`` when ``prepare`` never suspends (the outcome is then taken at
+    submit); without it, media work runs as a task off the request path."""
+
     async def prepare(self, job: MediaJob) -> MediaOutcome: ...
 
     async def detect(self, job: DetectJob) -> DetectOutcome: ...

@@ -51,7 +51,6 @@ class SchemaCheck:
     """One schema: a fast yes from Rust, and Python's verdict (with the error) when Rust says no or cannot tell."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        self.schema = schema
         self._fast = jsonschema_rs.Draft4Validator(dict(schema))
         self._full = Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
@@ -123,7 +122,6 @@ class OperationValidator:
             if p["in"] == "header"
         ]
         self.path_params = {p["name"]: SchemaCheck(p.get("schema", {})) for p in params if p["in"] == "path"}
-        self.query_params = [p["name"] for p in params if p["in"] == "query"]
         content = operation.get("requestBody", {}).get("content", {})
         schema = content.get("application/json", {}).get("schema")
         self.body_required = bool(operation.get("requestBody", {}).get("required"))

@@ -7,7 +7,7 @@ Where a model puts its result link and how a detector's answer looks come from t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import entry
@@ -20,6 +20,7 @@ from .seam import DetectOutcome
 __all__ = [
     "clock_view",
     "control_task",
+    "data_view",
     "detect_answer",
     "list_item",
     "list_page",
@@ -43,7 +44,7 @@ def task_output(
     model: VideoModel | None,
     *,
     result_url: str,
-    format_time: Any,
+    format_time: Callable[[float], str],
 ) -> dict[str, Any]:
     """``{"output": ..., "usage": ...}`` of ``GET /tasks/{id}`` (``record`` ``None``: the task is UNKNOWN)."""
     if record is None or snap is None or model is None:
@@ -92,7 +93,7 @@ def list_status(status: str) -> str:
     return "RUNNING" if status in ("PRE-PROCESSING", "POST-PROCESSING") else status
 
 
-def list_item(record: TaskRecord, snap: Snapshot, *, region: str, key_id: Any) -> dict[str, Any]:
+def list_item(record: TaskRecord, snap: Snapshot, *, region: str, key_id: Callable[[str], str]) -> dict[str, Any]:
     """One task of ``GET /tasks``."""
     item: dict[str, Any] = {
         "task_id": record.task_id,
@@ -125,7 +126,9 @@ def list_page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> 
     }
 
 
-def control_task(record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Any) -> dict[str, Any]:
+def control_task(
+    record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Callable[[float], str]
+) -> dict[str, Any]:
     """One task of ``GET /_mock/tasks``."""
     view: dict[str, Any] = {
         "task_id": record.task_id,
@@ -148,13 +151,6 @@ def clock_view(now: float, time_text: str, offset: float, frozen: bool) -> dict[
     return {"now": now, "time": time_text, "offset_seconds": offset, "frozen": frozen}
 
 
-def scenarios_view(items: Sequence[Scenario]) -> dict[str, Any]:
-    return {"data": [item.as_dict() for item in items]}
-
-
-def faults_view(items: Sequence[Fault]) -> dict[str, Any]:
-    return {"data": [item.as_dict() for item in items]}
-
-
-def journal_view(items: Sequence[JournalEntry]) -> dict[str, Any]:
+def data_view(items: Sequence[Scenario | Fault | JournalEntry]) -> dict[str, Any]:
+    """``{"data": [...]}`` of the control plane's scenario, fault and journal listings."""
     return {"data": [item.as_dict() for item in items]}

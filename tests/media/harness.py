@@ -40,7 +40,7 @@ class ModelMedia:
             oss_resolve=oss_resolve,
         )
         try:
-            prepared: Prepared = await self.registry.video(model).prepare(self._kit(resolve_oss), job)
+            prepared: Prepared = await self._kit(resolve_oss).prepare(job, self.registry.video(model).prepare)
         except MediaFailure as failure:
             return failure
         return prepared
@@ -49,7 +49,7 @@ class ModelMedia:
         detector = self.registry.detector(model)
         job = DetectJob(model=model, image_url=image_url, parameters={"ratio": ratio} if ratio else {})
         try:
-            outcome = await detector.detect(self._kit(), job)
+            outcome = await self._kit().detect(job, detector.detect)
         except MediaFailure as failure:
             if failed_request(failure):
                 return failure

@@ -214,7 +214,7 @@ class RealMedia:
 
     async def prepare(self, job: MediaJob) -> MediaOutcome:
         try:
-            prepared: Prepared = await self.registry.video(job.model).prepare(self.kit, job)
+            prepared = await self.kit.prepare(job, self.registry.video(job.model).prepare)
         except MediaFailure as error:
             return MediaOutcome.failed(error)
         try:
@@ -230,7 +230,7 @@ class RealMedia:
         """A failure with the detector's ``download`` code is a failed request (``ApiError``); any other is a failed
         check."""
         try:
-            return await self.registry.detector(job.model).detect(self.kit, job)
+            return await self.kit.detect(job, self.registry.detector(job.model).detect)
         except MediaFailure as error:
             if failed_request(error):
                 raise catalogue_error(

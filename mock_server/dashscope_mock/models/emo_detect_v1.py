@@ -31,7 +31,7 @@ def placeholder(job: DetectJob) -> DetectOutcome:
     return DetectOutcome(boxes={"face_bbox": PLACEHOLDER_FACE, "ext_bbox": ext})
 
 
-async def _work(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
+async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
     model, url = job.model, job.image_url
     ratio = _ratio(job)
     if ratio not in model_limits("emo-v1").get("ext_bbox_ratios", ()):
@@ -40,10 +40,6 @@ async def _work(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
     image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))
     face = await kit.check(model, "image", url, lambda: single_face(model, "image", image.rgb))
     return DetectOutcome(boxes={"face_bbox": face, "ext_bbox": ext_bbox(face, ratio, image.width, image.height)})
-
-
-async def detect(kit: MediaKit, job: DetectJob) -> DetectOutcome:
-    return await kit.detect(job, _work)
 
 
 model = Detector(name=NAME, placeholder=placeholder, detect=detect)

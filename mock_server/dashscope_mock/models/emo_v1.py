@@ -62,7 +62,7 @@ def emo_frame(image: CheckedImage, face: Box, ext: Box, out_w: int, out_h: int) 
     return np.ascontiguousarray(frame), scale_box(local, out_w / (x2 - x1), out_h / (y2 - y1), out_w, out_h)
 
 
-async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     model, inputs = job.model, job.input
     image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
     face_bbox, ext = inputs.get("face_bbox"), inputs.get("ext_bbox")
@@ -84,10 +84,6 @@ async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
         render_portrait(out_path, frame=frame, face=frame_face, audio_path=audio_path, duration=duration, fps=fps)
 
     return Prepared(model, duration, ratio, workdir, render, {"size": (out_w, out_h), "fps": fps, "audio": audio})
-
-
-async def prepare(kit: MediaKit, job: MediaJob) -> Prepared:
-    return await kit.prepare(job, _work)
 
 
 # emo-v1 walks three working phases; the realistic profile takes minutes, as the model page shows.

@@ -37,7 +37,8 @@ def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tupl
     return np.ascontiguousarray(frame), scale_box(face, out_w / width, out_h / height, out_w, out_h)
 
 
-async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+    """Download and check the portrait and the audio; the widest of several faces is animated."""
     model, inputs, parameters = job.model, job.input, job.parameters
     image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
     wanted = [("image", image_url), ("audio", audio_url)]
@@ -69,11 +70,6 @@ async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     ratio = str(model_limits(NAME)["output"]["video_ratio"])
     details = {"face": face, "size": (frame.shape[1], frame.shape[0]), "fps": fps, "audio": audio}
     return Prepared(model, duration, ratio, workdir, render, details)
-
-
-async def prepare(kit: MediaKit, job: MediaJob) -> Prepared:
-    """Download and check the portrait and the audio; the widest of several faces is animated."""
-    return await kit.prepare(job, _work)
 
 
 # The fast profile finishes within seconds; the realistic one follows the model page (~10 s queued, tens of seconds

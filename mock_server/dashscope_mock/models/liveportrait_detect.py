@@ -20,16 +20,12 @@ def placeholder(job: DetectJob) -> DetectOutcome:
     return DetectOutcome()
 
 
-async def _work(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
+async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
     model, url = job.model, job.image_url
     paths = await kit.fetch_all(model, workdir, [("image", url)], oss_resolve=job.oss_resolve)
     image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))
     await kit.check(model, "image", url, lambda: single_face(model, "image", image.rgb, allow_many=True))
     return DetectOutcome()
-
-
-async def detect(kit: MediaKit, job: DetectJob) -> DetectOutcome:
-    return await kit.detect(job, _work)
 
 
 model = Detector(name=NAME, placeholder=placeholder, detect=detect)

@@ -36,7 +36,7 @@ def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: 
     return score
 
 
-async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     model, inputs, parameters = job.model, job.input, job.parameters
     video_url, audio_url = inputs.get("video_url"), inputs.get("audio_url")
     ref_url = inputs.get("ref_image_url") or None
@@ -77,10 +77,6 @@ async def _work(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     ratio = str(model_limits(NAME)["output"]["video_ratio"])
     details = {"size": (width, height), "fps": video.fps, "video": video, "audio": audio, "match": score}
     return Prepared(model, duration, ratio, workdir, render, details)
-
-
-async def prepare(kit: MediaKit, job: MediaJob) -> Prepared:
-    return await kit.prepare(job, _work)
 
 
 # One running task per key (x-limits.concurrency); the realistic profile takes minutes.

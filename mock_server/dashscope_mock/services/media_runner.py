@@ -32,7 +32,7 @@ class MediaRunner:
         self._running: set[asyncio.Task[None]] = set()
 
     def start(self, record: TaskRecord, job: MediaJob) -> None:
-        if getattr(self.media, "immediate", False):
+        if getattr(self.media, "immediate", False):  # optional, see seam.Media
             # No I/O at all: run the coroutine to completion right here, so the outcome is known at submit.
             coroutine = self.media.prepare(job)
             try:

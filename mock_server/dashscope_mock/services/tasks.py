@@ -61,7 +61,7 @@ class TaskService:
         timing: Callable[[str], ModelTiming],
         now: Callable[[], float],
         tz: timezone,
-        results_dir: Callable[[], Path],
+        results_dir: Path,
     ) -> None:
         self.config = config
         self.store = store
@@ -139,7 +139,7 @@ class TaskService:
             else value
             for name, value in request.get("input", {}).items()
         }
-        results = self.results_dir()
+        results = self.results_dir
         if not results.is_dir():  # a stat instead of a mkdir per submit
             results.mkdir(parents=True, exist_ok=True)
         return MediaJob(

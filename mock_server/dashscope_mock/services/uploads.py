@@ -45,7 +45,7 @@ class UploadService:
         models: Callable[[], tuple[str, ...]],
         now: Callable[[], float],
         tz: timezone,
-        files_dir: Callable[[], Path],
+        files_dir: Path,
         secret: bytes,
         retry_after_seconds: int,
     ) -> None:
@@ -117,7 +117,7 @@ class UploadService:
         url = OSS_PREFIX + object_key
         if self.store.get_upload(url) is not None and fields.get("x-oss-forbid-overwrite", "false") == "true":
             raise oss_error("overwrite")
-        path = self.files_dir() / "uploads" / short_hash(object_key, 32) / name
+        path = self.files_dir / "uploads" / short_hash(object_key, 32) / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         record = UploadRecord(
