@@ -145,11 +145,15 @@ class MockApp:
         self.fast_path = fast_path if fast_path is not None else (_default_fast_path() if use_fast_path else None)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] != "http":
             await self.core(scope, receive, send)
             return
         backend = self.backend
         backend.sync_clock()
+        backend.pool.start_ticker()
         method = scope["method"]
         original_path = scope["path"]
         resolved = self.router.resolve(method, original_path)
@@ -213,6 +217,18 @@ class MockApp:
             self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
             if not control:
                 self._log(context, scope, original_path, status, elapsed_ms)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        """Server start resumes queued work (``Backend.start``); shutdown stops this process's workers."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.backend.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.backend.pool.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def _record(
         self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float, service: bool

@@ -1,14 +1,17 @@
 """The mock's state and behaviour, moto-style: one resettable ``Backend`` composing small services.
 
-State: tasks and uploads (in a ``Store``: memory or SQLite), scenarios, faults, the request journal and the
-per-key rate windows. Time: an injectable clock (``VirtualClock`` by default). Models: the checked model modules
+State, all in one ``Store`` (memory, SQLite or Redis; shared by every process that opens the same one): tasks and
+uploads, the work queue, scenarios, faults, the request journal, the per-key rate windows and the clock's offset.
+Time: an injectable clock (``VirtualClock`` by default). Models: the checked model modules
 (``plugins.load_registry``). Media: the seam (``seam.Media``): ``LifecycleOnlyMedia`` with media checks off,
-``media.RealMedia`` with them on. Services: ``tasks``, ``scheduler``, ``uploads``, ``runner`` (media work),
-``detection`` and ``rates``; ``views`` shapes their answers.
+``media.RealMedia`` with them on. Services: ``tasks``, ``scheduler``, ``uploads``, ``pool`` (this process's media
+workers) with its ``runner`` (where media work runs), ``detection`` (face-detect: its own lane, never queued) and
+``rates``; ``views`` shapes their answers.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -21,14 +24,16 @@ from .clock import Clock, RealClock, VirtualClock, format_service_time, service_
 from .config import MockConfig
 from .ids import IdFactory
 from .plugins import ModelRegistry, ModelTiming, load_registry
-from .scripting import Faults, Journal, Scenario, Scenarios
+from .scripting import Scenario
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
-from .services.media_runner import MediaRunner
+from .services.media_runner import InlineRunner, ProcessRunner, Runner
 from .services.rates import QueryRateLimiter
 from .services.scheduling import Scheduler
+from .services.task_work import TaskWork
 from .services.tasks import TaskService
 from .services.uploads import UploadService
+from .services.work_pool import WorkPool
 from .store import SqliteStore, Store, open_store
 
 __all__ = ["Backend", "load_media"]
@@ -59,9 +64,9 @@ class Backend:
         self.clock: Clock = clock if clock is not None else VirtualClock(frozen=self.config.frozen_clock)
         self.media: Media = media if media is not None else load_media(self.config, self.registry)
         self.store: Store = store if store is not None else open_store(self.config.state)
-        self.scenarios = Scenarios()
-        self.faults = Faults()
-        self.journal = Journal()
+        self.scenarios = self.store.scenarios
+        self.faults = self.store.faults
+        self.journal = self.store.journal
         self.ids = IdFactory(self.config.seed)
         self.tz = service_timezone(self.config.timezone_offset_hours)
         if self.config.upload_dir:
@@ -72,7 +77,7 @@ class Backend:
             self.files_dir = Path(tempfile.mkdtemp(prefix="dashscope-mock-"))
         self.files_dir.mkdir(parents=True, exist_ok=True)
         retry_after = self.config.retry_after_seconds
-        self.rates = QueryRateLimiter(self.config.query_qps(), retry_after, self.now)
+        self.rates = QueryRateLimiter(self.config.query_qps(), retry_after, self.now, self.store.rates)
         self.scheduler = Scheduler(self.config, self.store, self.timing, self.now)
         self.uploads = UploadService(
             store=self.store,
@@ -85,7 +90,12 @@ class Backend:
             secret=f"dashscope-mock:{self.config.seed}".encode(),
             retry_after_seconds=retry_after,
         )
-        self.runner = MediaRunner(self.media, self.store, self.now, self._after_outcome)
+        workers = int(self.config.engine("media_workers"))
+        self.runner: Runner = (
+            ProcessRunner(workers, self.config.model_modules)
+            if self.config.media_processes and media is None and self.config.media_checks
+            else InlineRunner(self.media)
+        )
         self.tasks = TaskService(
             config=self.config,
             store=self.store,
@@ -99,6 +109,23 @@ class Backend:
             tz=self.tz,
             results_dir=self.files_dir / "results",
         )
+        self.task_work = TaskWork(
+            tasks=self.tasks,
+            store=self.store,
+            runner=self.runner,
+            scheduler=self.scheduler,
+            journal=self.journal,
+            format_time=self.format_time,
+        )
+        self.pool = WorkPool(
+            self.store.work,
+            self.task_work.work,
+            on_claimed=self.task_work.claimed,
+            workers=workers,
+            lease_seconds=self.config.engine("lease_seconds"),
+            shared=self.store.shared,
+        )
+        self.tasks.kick = self.pool.kick
         self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after)
         self.sync_clock()
 
@@ -110,16 +137,18 @@ class Backend:
         return format_service_time(epoch, self.tz)
 
     def sync_clock(self) -> None:
-        """Adopt the shared clock offset (SQLite state: all workers see the same advanced time)."""
-        if isinstance(self.clock, VirtualClock) and isinstance(self.store, SqliteStore):
+        """Adopt the store's clock offset (a shared store: every worker and replica sees the same time)."""
+        if self.store.shared and isinstance(self.clock, VirtualClock):
             self.clock.set_offset(self.store.clock_offset())
 
     def advance(self, seconds: float) -> float:
+        """Move the virtual clock forward; ``ValueError`` for anything but a finite, non-negative number."""
         if not isinstance(self.clock, VirtualClock):
             raise TypeError("the clock cannot be advanced")
-        now = self.clock.advance(seconds)
-        self.store.set_clock_offset(self.clock.offset)
-        return now
+        if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"the clock moves forward by a finite number of seconds, not {seconds!r}")
+        self.clock.set_offset(self.store.advance_clock(float(seconds)))
+        return self.clock.now()
 
     def new_request_id(self) -> str:
         return self.ids.request_id()
@@ -136,10 +165,6 @@ class Backend:
         """``x-limits.task_query_qps_per_account`` per key; 429 above it (unless the config turns it off)."""
         if self.config.rate_limit:
             self.rates.check(key)
-
-    def _after_outcome(self, record: Any) -> None:
-        if self.config.concurrency_for(record.model) is not None:
-            self.scheduler.replan(record.key, record.model)
 
     # ------------------------------------------------------------------ scenarios
     def add_scenario(
@@ -180,13 +205,14 @@ class Backend:
         )
 
     # ------------------------------------------------------------------ reset
+    def start(self) -> None:
+        """On server start (ASGI lifespan): resume the work a previous run left, and with a shared store keep
+        watching for work of other processes."""
+        self.pool.kick(self.pool.workers)
+
     def reset(self) -> None:
-        self.runner.cancel_all()
+        self.pool.close()
         self.store.clear()
-        self.scenarios.clear()
-        self.faults.clear()
-        self.journal.clear()
-        self.rates.clear()
         self.ids.reseed(self.config.seed)
         if isinstance(self.clock, VirtualClock | RealClock):
             self.clock.reset()
@@ -194,10 +220,11 @@ class Backend:
         self.files_dir.mkdir(parents=True, exist_ok=True)
 
     async def drain(self) -> None:
-        """Wait for the media work in flight (tests)."""
-        await self.runner.drain()
+        """Work until no queued media work is left (tests)."""
+        await self.pool.drain()
 
     def close(self) -> None:
-        self.runner.cancel_all()
+        self.pool.close()
+        self.runner.close()
         self.media.close()
         self.store.close()

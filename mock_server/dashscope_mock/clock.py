@@ -72,9 +72,9 @@ class VirtualClock:
         return self._offset
 
     def set_offset(self, offset: float) -> None:
-        """Used by shared (SQLite) state so that every worker sees the same advanced time."""
+        """The offset kept in the store: every worker and replica sees the same advanced time (and a reset)."""
         with self._lock:
-            self._offset = max(self._offset, offset)
+            self._offset = offset
 
     def reset(self) -> None:
         with self._lock:

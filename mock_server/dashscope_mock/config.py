@@ -3,9 +3,11 @@ documents* (limits, retention, concurrency, error codes) is read from the spec t
 
 Environment variables (read by ``MockConfig.from_env``, used by the CLI as defaults):
 ``DASHSCOPE_MOCK_KEYS`` (comma-separated allowed keys), ``DASHSCOPE_MOCK_PROFILE`` (``fast``/``realistic``),
-``DASHSCOPE_MOCK_STATE`` (``memory`` or ``sqlite:///path.db``), ``DASHSCOPE_MOCK_SEED``,
+``DASHSCOPE_MOCK_STATE`` (``memory``, ``sqlite:///path.db`` or ``redis://host:port/db``), ``DASHSCOPE_MOCK_SEED``,
 ``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``),
-``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules). Model timings live in the model modules.
+``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
+``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
+(``model=N,...``). Model timings live in the model modules; the task engine's defaults in the control spec.
 """
 
 from __future__ import annotations
@@ -14,11 +16,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from dashscope_openapi import limits
+from dashscope_openapi import limits, load_control_spec
 
 from .plugins import ModelTiming, Profile
 
-__all__ = ["MockConfig"]
+__all__ = ["MockConfig", "parse_concurrency"]
+
+
+def parse_concurrency(text: str) -> dict[str, int | None]:
+    """``videoretalk=1,emo-v1=2,liveportrait=none`` → per-model limits (``none``: unlimited)."""
+    limits_by_model: dict[str, int | None] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        model, _, value = part.partition("=")
+        if not value.strip():
+            raise ValueError(f"--concurrency wants model=N, got {part!r}")
+        limits_by_model[model.strip()] = None if value.strip().lower() == "none" else int(value)
+    return limits_by_model
 
 
 @dataclass(frozen=True)
@@ -47,12 +62,23 @@ class MockConfig:
     region: str = "cn-beijing"
     upload_dir: str | None = None
     model_modules: tuple[str, ...] = ()  # extra model modules beside dashscope_mock.models (see ``plugins``)
+    # The task engine (``None``: the control spec's ``x-task-engine``). ``media_processes`` runs media work in child
+    # processes (the served mock); in process it runs on the event loop.
+    media_workers: int | None = None
+    lease_seconds: float | None = None
+    queue_max: int | None = None
+    media_processes: bool = False
 
     def concurrency_for(self, model: str) -> int | None:
         if model in self.concurrency:
             return self.concurrency[model]
         value = limits().get("concurrency", {}).get(model)
         return int(value) if value is not None else None
+
+    def engine(self, name: str) -> float:
+        """A task-engine setting: this config's, else the control spec's default."""
+        value = getattr(self, name)
+        return float(value if value is not None else load_control_spec()["x-task-engine"][name])
 
     def query_qps(self) -> float:
         if self.task_query_qps is not None:
@@ -83,6 +109,12 @@ class MockConfig:
             values["media_checks"] = media.lower() in {"on", "1", "true", "yes"}
         if modules := env.get("DASHSCOPE_MOCK_MODEL_MODULES"):
             values["model_modules"] = tuple(m.strip() for m in modules.split(",") if m.strip())
+        if workers := env.get("DASHSCOPE_MOCK_MEDIA_WORKERS"):
+            values["media_workers"] = int(workers)
+        if processes := env.get("DASHSCOPE_MOCK_MEDIA_PROCESSES"):
+            values["media_processes"] = processes.lower() in {"on", "1", "true", "yes"}
+        if concurrency := env.get("DASHSCOPE_MOCK_CONCURRENCY"):
+            values["concurrency"] = parse_concurrency(concurrency)
         if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
             values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
         values.update({k: v for k, v in overrides.items() if v is not None})

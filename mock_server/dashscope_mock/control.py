@@ -47,9 +47,11 @@ async def get_clock() -> Answer:
 async def advance_clock(body: dict[str, Any]) -> Answer:
     backend = _backend()
     try:
-        backend.advance(float(body["seconds"]))
+        backend.advance(body["seconds"])
     except TypeError as exc:
         raise ApiError(409, "UnsupportedOperation", str(exc)) from exc
+    except ValueError as exc:  # the schema bounds it; this guards callers of Backend.advance alike
+        raise ApiError(400, "InvalidParameter", str(exc)) from exc
     return _clock(backend), 200
 
 

@@ -1,6 +1,8 @@
 """Task status, derived lazily from a record's timestamps and the clock.
 
-A task waits PENDING until ``start_at`` (a free slot of its key, see ``Backend``), then walks the model's working
+A task waits PENDING until ``start_at`` (a free slot of its key, see ``services.scheduling``) and until a media
+worker has taken its work from the queue (``claimed_at``: the queue decides what can run, the clock when statuses
+show); from the later of the two it walks the model's working
 phases (``RUNNING``; emo-v1 ``PRE-PROCESSING`` → ``RUNNING`` → ``POST-PROCESSING``). The outcome gate sits at the end
 of ``RUNNING``: a task whose outcome is not known yet (the media pipeline still works) stays RUNNING; a failure ends
 the task FAILED at ``max(end of RUNNING, known_at)``; a success goes through the remaining phases from that point
@@ -46,12 +48,19 @@ def gate_index(statuses: tuple[str, ...]) -> int:
     return statuses.index(GATE_STATUS) if GATE_STATUS in statuses else len(statuses) - 1
 
 
+def begin_at(record: TaskRecord) -> float:
+    """When the working phases start: ``start_at``, or later when the work was claimed later (or, not claimed yet,
+    the earliest it can be)."""
+    claimed = record.claimed_at
+    return record.start_at if claimed is None or claimed <= record.start_at else claimed
+
+
 def planned_end(record: TaskRecord, statuses: tuple[str, ...]) -> float:
     """When the task will end if nothing delays it (used to queue the next task of a slot)."""
-    if record.canceled_at is not None and record.canceled_at <= record.start_at:
+    if record.canceled_at is not None and record.canceled_at <= begin_at(record):
         return record.canceled_at
     gate = gate_index(statuses)
-    running_end = record.start_at + sum(record.durations[: gate + 1])
+    running_end = begin_at(record) + sum(record.durations[: gate + 1])
     if record.known_at is not None:
         running_end = max(running_end, record.known_at)
     if record.failure_code is not None:
@@ -62,7 +71,9 @@ def planned_end(record: TaskRecord, statuses: tuple[str, ...]) -> float:
 def derive(record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_seconds: float) -> Snapshot:
     if record.canceled_at is not None and now >= record.canceled_at:
         return Snapshot("CANCELED", None, record.canceled_at)
-    start = record.start_at
+    if record.claimed_at is None and record.known_at is None:
+        return Snapshot("PENDING")  # queued: no worker has its work yet
+    start = begin_at(record)
     if now < start:
         return Snapshot("PENDING")
     durations = record.durations

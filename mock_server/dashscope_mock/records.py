@@ -17,7 +17,9 @@ class TaskRecord:
     ``inputs_json`` is the request's ``input`` and ``parameters`` as compact JSON (kept as text: a stored task must
     stay small). ``durations`` are the seconds of each working phase of the model's timing, scenario extras
     included. ``known_at`` is the clock time at which the outcome (success or failure) became known; ``None`` while
-    the media pipeline still works on it.
+    the media pipeline still works on it. ``claimed_at`` is when a media worker first took the task's work (the
+    task is PENDING until then: queued). ``version`` grows with every stored change: each change is one
+    compare-and-set (``Store.replace_task``), so a terminal status is never overwritten by a late writer.
     """
 
     task_id: str
@@ -37,6 +39,8 @@ class TaskRecord:
     video_duration: float | None = None
     video_ratio: str | None = None
     result_path: str | None = None
+    claimed_at: float | None = None
+    version: int = 0
 
     @property
     def request(self) -> dict[str, Any]:

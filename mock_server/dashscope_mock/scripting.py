@@ -1,5 +1,10 @@
 """What a test scripts through the control plane: scenarios (outcomes of the next tasks), faults (transport-level
-trouble on any route) and the journal of requests received."""
+trouble on any route) and the journal of requests received.
+
+The dataclasses and their matching rules live here, once; where they are kept is the store's business
+(``store``: ``Scenarios``, ``Faults`` and ``Journal`` below are the in-memory keepers; SQLite and Redis keep the same
+records as JSON, so that every worker and every host sees one set). ``as_record``/``from_record`` are that JSON.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from dashscope_openapi import CatalogueEntry
+from dashscope_openapi import CatalogueEntry, error_catalogue
 
 from .errors import ApiError, retry_headers
 
 __all__ = ["Fault", "Faults", "Journal", "JournalEntry", "Scenario", "Scenarios"]
+
+JOURNAL_MAX = 100_000  # entries kept (oldest dropped first), in every store
 
 Operation = Literal["submit", "detect", "cancel", "upload"]
 
@@ -41,6 +48,25 @@ class Scenario:
     @property
     def remaining(self) -> int:
         return self.times - self.used
+
+    def matches(self, model: str, operation: Operation, urls: Iterable[str]) -> bool:
+        """Whether this scenario (with uses left) applies to a request of ``model``/``operation`` with ``urls``."""
+        if self.remaining <= 0 or self.model != model or self.operation != operation:
+            return False
+        return self.url_contains is None or any(isinstance(u, str) and self.url_contains in u for u in urls)
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON for a shared store; the catalogue entry by its index (every process reads the same spec)."""
+        data = {k: v for k, v in asdict(self).items() if k != "entry"}
+        data["entry"] = None if self.entry is None else error_catalogue().entries.index(self.entry)
+        return data
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Scenario:
+        fields = dict(data)
+        index = fields.pop("entry", None)
+        entry = None if index is None else error_catalogue().entries[int(index)]
+        return cls(entry=entry, **fields)
 
     def error(self, retry_after_seconds: int, **defaults: object) -> ApiError:
         """The scripted error answer (``defaults`` fill the message where the scenario gave no ``values``)."""
@@ -86,12 +112,9 @@ class Scenarios:
         texts = [u for u in urls if isinstance(u, str)]
         with self._lock:
             for scenario in self._items:
-                if scenario.remaining <= 0 or scenario.model != model or scenario.operation != operation:
-                    continue
-                if scenario.url_contains is not None and not any(scenario.url_contains in u for u in texts):
-                    continue
-                scenario.used += 1
-                return scenario
+                if scenario.matches(model, operation, texts):
+                    scenario.used += 1
+                    return scenario
         return None
 
     def list(self) -> list[Scenario]:
@@ -113,8 +136,8 @@ class Fault:
     error body and optional ``Retry-After``) or ``drop`` (the connection closes without an answer).
 
     A fault matches by ``operation`` (an operationId of either spec, or ``*``), ``method`` and ``path_contains``;
-    it fires on the next ``times`` matches (``None``: always), each with ``probability`` drawn from a generator
-    seeded by ``seed``.
+    it fires on the next ``times`` matches (``None``: always), each with ``probability``: the draw for the n-th
+    match depends on ``seed`` and n only, so every worker of a shared store draws the same sequence.
     """
 
     id: int
@@ -130,7 +153,14 @@ class Fault:
     latency_seconds: float = 0.0
     seed: int | None = None
     fired: int = 0
-    rng: random.Random = field(default_factory=random.Random, repr=False)
+    matched: int = 0  # matches so far, fired or not (the probability draw's index)
+
+    def draw(self, index: int) -> bool:
+        """Whether the ``index``-th match fires (always when ``probability`` is 1)."""
+        if self.probability >= 1.0:
+            return True
+        rng = random.Random(f"{self.seed}:{index}") if self.seed is not None else random.Random()
+        return rng.random() < self.probability
 
     def matches(self, method: str, path: str, operation: str | None) -> bool:
         if self.times is not None and self.fired >= self.times:
@@ -142,9 +172,16 @@ class Fault:
         return self.path_contains is None or self.path_contains in path
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in asdict(self).items() if k != "rng" and v is not None}
+        data = {k: v for k, v in asdict(self).items() if k != "matched" and v is not None}
         data["remaining"] = None if self.times is None else max(self.times - self.fired, 0)
         return data
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Fault:
+        return cls(**data)
 
 
 class Faults:
@@ -156,7 +193,6 @@ class Faults:
     def add(self, **fields: Any) -> Fault:
         with self._lock:
             fault = Fault(id=next(self._ids), **fields)
-            fault.rng = random.Random(fault.seed)
             self._items.append(fault)
             return fault
 
@@ -167,7 +203,8 @@ class Faults:
             for fault in self._items:
                 if fault.kind in chosen or not fault.matches(method, path, operation):
                     continue
-                if fault.probability < 1.0 and fault.rng.random() >= fault.probability:
+                fault.matched += 1
+                if not fault.draw(fault.matched - 1):
                     continue
                 fault.fired += 1
                 chosen[fault.kind] = fault
@@ -196,15 +233,24 @@ class JournalEntry:
     time_text: str
     request_id: str | None
     duration_ms: float
+    note: str | None = None  # what the mock did besides answering (a late media result dropped, ...)
+    task_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def wanted(self, operation: str | None, key: str | None, path_contains: str | None) -> bool:
+        return (
+            (operation is None or self.operation == operation)
+            and (key is None or self.key == key)
+            and (path_contains is None or path_contains in self.path)
+        )
 
 
 class Journal:
     """The requests the mock received (public API, result downloads and OSS uploads; not the control plane)."""
 
-    def __init__(self, maxlen: int = 100_000) -> None:
+    def __init__(self, maxlen: int = JOURNAL_MAX) -> None:
         self._items: deque[JournalEntry] = deque(maxlen=maxlen)
         self._seq = itertools.count(1)
         self._lock = threading.Lock()
@@ -220,13 +266,7 @@ class Journal:
     ) -> list[JournalEntry]:
         with self._lock:
             items = list(self._items)
-        return [
-            item
-            for item in items
-            if (operation is None or item.operation == operation)
-            and (key is None or item.key == key)
-            and (path_contains is None or path_contains in item.path)
-        ]
+        return [item for item in items if item.wanted(operation, key, path_contains)]
 
     def __len__(self) -> int:
         return len(self._items)

@@ -30,6 +30,7 @@ __all__ = [
     "MediaFailure",
     "MediaJob",
     "MediaOutcome",
+    "RecordedOutcome",
 ]
 
 Box = tuple[int, int, int, int]
@@ -129,6 +130,34 @@ class MediaOutcome:
     @classmethod
     def succeeded(cls, *, video_duration: float, video_ratio: str, result_path: str | None = None) -> MediaOutcome:
         return cls(video_duration=video_duration, video_ratio=video_ratio, result_path=result_path)
+
+
+@dataclass(frozen=True)
+class RecordedOutcome:
+    """What a task's record keeps of a ``MediaOutcome``: plain values (it crosses process boundaries).
+    ``unexpected`` holds the description of an error of the mock itself (the task then ends ``InternalError.Algo``)."""
+
+    failure_code: str | None = None
+    failure_message: str | None = None
+    video_duration: float | None = None
+    video_ratio: str | None = None
+    result_path: str | None = None
+    unexpected: str | None = None
+
+    @classmethod
+    def of(cls, outcome: MediaOutcome) -> RecordedOutcome:
+        failure = outcome.failure
+        if failure is None:
+            return cls(
+                video_duration=outcome.video_duration, video_ratio=outcome.video_ratio, result_path=outcome.result_path
+            )
+        return cls(failure_code=failure.code, failure_message=failure.entry_for(["task"]).render(**failure.values))
+
+    @classmethod
+    def internal_error(cls, model: str, description: str) -> RecordedOutcome:
+        failure = MediaFailure("InternalError.Algo", model=model, detail="unexpected error in media work")
+        recorded = cls.of(MediaOutcome.failed(failure))
+        return cls(recorded.failure_code, recorded.failure_message, unexpected=description)
 
 
 @dataclass(frozen=True)

@@ -185,11 +185,12 @@ class MockDashScope:
     def raise_unexpected(self) -> None:
         """Fail loudly when media work raised an unexpected exception (a bug, which the task showed as
         ``InternalError.Algo``): ``mock_dashscope()`` calls it when the block ends."""
+        errors = self.backend.pool.errors
+        if errors:
+            raise MockInternalError(f"{len(errors)} unexpected error(s) in the mock's task engine") from errors[0]
         unexpected = self.backend.runner.unexpected
         if unexpected:
-            raise MockInternalError(f"{len(unexpected)} unexpected error(s) in the mock's media work") from unexpected[
-                0
-            ]
+            raise MockInternalError(f"{len(unexpected)} unexpected error(s) in the mock's media work: {unexpected[0]}")
 
 
 @contextlib.contextmanager

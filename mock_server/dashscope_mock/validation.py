@@ -105,9 +105,14 @@ def parse_json_body(raw: bytes, encoding: str = "utf-8") -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except ValueError as exc:
         raise invalid_request() from exc
+
+
+def _not_json(constant: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are Python's extensions, not JSON (RFC 8259): a bad request."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 class OperationValidator:

@@ -97,7 +97,7 @@ async def test_uploaded_file_resolves_with_the_header_only(mock: MockDashScope, 
     # the model's documented download-failure code (x-limits.models.liveportrait.image.errors.download)
     assert failed["task_status"] == "FAILED"
     assert failed["code"] == limits()["models"]["liveportrait"]["image"]["errors"]["download"]
-    job = mock.backend.tasks._job(mock.backend.store.get_task(resolved.json()["output"]["task_id"]))  # type: ignore[arg-type]
+    job = mock.backend.tasks.job(mock.backend.store.get_task(resolved.json()["output"]["task_id"]))  # type: ignore[arg-type]
     assert job.input["image_url"].startswith("file://")
 
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import catalogue_error
-from ..scripting import Scenarios
 from ..seam import DetectJob, DetectOutcome, Media
+from ..store import ScenarioKeeper
 from .uploads import OSS_PREFIX, UploadService
 
 __all__ = ["DetectService"]
@@ -18,7 +18,9 @@ CHECK_FAMILIES = ("InvalidFile", "InvalidImage")
 
 
 class DetectService:
-    def __init__(self, media: Media, uploads: UploadService, scenarios: Scenarios, retry_after_seconds: int) -> None:
+    def __init__(
+        self, media: Media, uploads: UploadService, scenarios: ScenarioKeeper, retry_after_seconds: int
+    ) -> None:
         self.media = media
         self.uploads = uploads
         self.scenarios = scenarios

@@ -1,88 +1,148 @@
-"""Media work of submitted tasks, off the request path: one asyncio task per job, its outcome written to the task.
+"""Where one task's media work runs, once a worker of the pool (``services.work_pool``) has claimed it.
 
-An exception inside media work is a bug of the mock (or of a model module), not a property of the input: it is
-logged, kept in ``unexpected`` (the in-process test helper fails the test with it) and the task ends
-``InternalError.Algo``, as the service reports its own failures.
+- ``InlineRunner``: on the mock's own event loop (in-process tests, custom ``Media`` objects).
+- ``ProcessRunner``: in a pool of child processes at a lower CPU priority (``dashscope-mock serve`` with media checks
+  on), so that decoding, face analysis and rendering never compete with the API for the server's core: a burst of
+  submits costs the API only the records, and face-detect (its own lane, on the server) never waits behind task work.
+
+Both answer a ``RecordedOutcome``. An exception inside media work is a bug of the mock (or of a model module), not a
+property of the input: it is logged, kept in ``unexpected`` (the in-process test helper fails the test with it) and
+the task ends ``InternalError.Algo``, as the service reports its own failures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Protocol
 
-from ..records import TaskRecord
-from ..seam import Media, MediaFailure, MediaJob, MediaOutcome
-from ..store import Store
+from ..seam import Media, MediaJob, RecordedOutcome
 
-__all__ = ["MediaRunner"]
+__all__ = ["InlineRunner", "ProcessRunner", "Runner"]
 
 logger = logging.getLogger("dashscope_mock.media")
 
+CHILD_NICENESS = 10  # the API first: media work gets the CPU the API leaves
 
-class MediaRunner:
-    def __init__(
-        self, media: Media, store: Store, now: Callable[[], float], after_outcome: Callable[[TaskRecord], None]
-    ) -> None:
+
+class Runner(Protocol):
+    unexpected: list[str]
+
+    def immediate(self, job: MediaJob) -> RecordedOutcome | None:
+        """The outcome right away when the media never does I/O (media checks off), else ``None``."""
+        ...
+
+    async def run(self, job: MediaJob) -> RecordedOutcome: ...
+
+    def close(self) -> None: ...
+
+
+def _unexpected(job: MediaJob, error: BaseException) -> RecordedOutcome:
+    logger.error("media work of task %s (%s) failed unexpectedly", job.task_id, job.model, exc_info=error)
+    return RecordedOutcome.internal_error(job.model, f"{type(error).__name__}: {error}")
+
+
+class InlineRunner:
+    def __init__(self, media: Media) -> None:
         self.media = media
-        self.store = store
-        self.now = now
-        self.after_outcome = after_outcome
-        self.unexpected: list[BaseException] = []
-        self._running: set[asyncio.Task[None]] = set()
+        self.unexpected: list[str] = []
 
-    def start(self, record: TaskRecord, job: MediaJob) -> None:
-        if getattr(self.media, "immediate", False):  # optional, see seam.Media
-            # No I/O at all: run the coroutine to completion right here, so the outcome is known at submit.
-            coroutine = self.media.prepare(job)
-            try:
-                coroutine.send(None)
-            except StopIteration as done:
-                self.record(record, done.value)
-                return
-            coroutine.close()
-            raise RuntimeError(f"{type(self.media).__name__}.prepare suspended though it says it is immediate")
-        task = asyncio.get_running_loop().create_task(self._run(record.task_id, job))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _run(self, task_id: str, job: MediaJob) -> None:
+    def immediate(self, job: MediaJob) -> RecordedOutcome | None:
+        if not getattr(self.media, "immediate", False):  # optional, see seam.Media
+            return None
+        coroutine = self.media.prepare(job)
         try:
-            outcome = await self.media.prepare(job)
+            coroutine.send(None)
+        except StopIteration as done:
+            return RecordedOutcome.of(done.value)
+        coroutine.close()
+        raise RuntimeError(f"{type(self.media).__name__}.prepare suspended though it says it is immediate")
+
+    async def run(self, job: MediaJob) -> RecordedOutcome:
+        try:
+            return RecordedOutcome.of(await self.media.prepare(job))
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            logger.exception("media work of task %s (%s) failed unexpectedly", task_id, job.model)
-            self.unexpected.append(error)
-            outcome = MediaOutcome.failed(_internal_failure(job.model))
-        record = self.store.get_task(task_id)
-        if record is not None:
-            self.record(record, outcome)
+            recorded = _unexpected(job, error)
+            self.unexpected.append(str(recorded.unexpected))
+            return recorded
 
-    def record(self, record: TaskRecord, outcome: MediaOutcome) -> None:
-        record.known_at = self.now()
-        if outcome.failure is not None:
-            failure = outcome.failure
-            found = failure.entry_for(["task"])
-            record.failure_code = failure.code
-            record.failure_message = found.render(**failure.values)
-        else:
-            record.video_duration = outcome.video_duration
-            record.video_ratio = outcome.video_ratio
-            record.result_path = outcome.result_path
-        self.store.save_task(record)
-        self.after_outcome(record)
-
-    async def drain(self) -> None:
-        """Wait for the media work in flight (tests)."""
-        while self._running:
-            await asyncio.gather(*list(self._running), return_exceptions=True)
-
-    def cancel_all(self) -> None:
-        for task in list(self._running):
-            task.cancel()
-        self._running.clear()
+    def close(self) -> None:
+        return None  # the media belongs to the backend (face-detect uses it too)
 
 
-def _internal_failure(model: str) -> MediaFailure:
-    return MediaFailure("InternalError.Algo", model=model, detail="unexpected error in media work")
+# ---------------------------------------------------------------------------------------------------- child side
+_child_media: Media | None = None
+
+
+def _watch_parent(parent: int) -> None:
+    """A child outlives a parent killed with SIGKILL unless it looks: leave when the parent is gone."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _child_init(model_modules: tuple[str, ...], parent: int) -> None:
+    global _child_media
+    os.nice(CHILD_NICENESS)
+    threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
+    from ..media import RealMedia
+    from ..plugins import load_registry
+
+    _child_media = RealMedia(load_registry(model_modules))
+
+
+def _child_run(job: MediaJob) -> RecordedOutcome:
+    assert _child_media is not None, "the pool's initializer sets it"
+    try:
+        return RecordedOutcome.of(asyncio.run(_child_media.prepare(job)))
+    except Exception as error:
+        return _unexpected(job, error)
+
+
+class ProcessRunner:
+    """``workers`` child processes (spawned on first use), each working on one task at a time."""
+
+    def __init__(self, workers: int, model_modules: tuple[str, ...]) -> None:
+        self.workers = workers
+        self.model_modules = model_modules
+        self.unexpected: list[str] = []
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_child_init,
+                initargs=(self.model_modules, os.getpid()),
+            )
+        return self._pool
+
+    def immediate(self, job: MediaJob) -> RecordedOutcome | None:
+        return None
+
+    async def run(self, job: MediaJob) -> RecordedOutcome:
+        pool = self._executor()
+        try:
+            recorded = await asyncio.get_running_loop().run_in_executor(pool, _child_run, job)
+        except BrokenProcessPool as error:  # a child died (a decoder crashed, the OOM killer): a new pool
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            recorded = _unexpected(job, error)
+        if recorded.unexpected is not None:
+            self.unexpected.append(recorded.unexpected)
+        return recorded
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from ..config import MockConfig
 from ..lifecycle import planned_end
 from ..plugins import ModelTiming
-from ..store import Store
+from ..records import TaskRecord
+from ..store import Store, update_task
 
 __all__ = ["Scheduler"]
 
@@ -58,6 +59,15 @@ class Scheduler:
                     active = sorted(e for e in ends if e > now)
                     start = base if len(active) < limit else max(base, active[len(active) - limit], now)
                     if start != record.start_at:
-                        record.start_at = start
-                        self.store.save_task(record)
+                        record = update_task(self.store, record.task_id, _start_at(start)) or record
                 ends.append(planned_end(record, timing.statuses))
+
+
+def _start_at(start: float) -> Callable[[TaskRecord], bool]:
+    def change(draft: TaskRecord) -> bool:
+        if draft.start_at == start:
+            return False
+        draft.start_at = start
+        return True
+
+    return change

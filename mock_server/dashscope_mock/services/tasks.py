@@ -1,7 +1,9 @@
 """Tasks: submit, look up, cancel, list, forget past retention, and the result file of a succeeded task.
 
-A task is a record of timestamps (``records``); its status is derived when asked (``lifecycle``). A submit stores
-the task, plans its start (``scheduling``) and hands its media work to the ``MediaRunner``.
+A task is a record of timestamps (``records``); its status is derived when asked (``lifecycle``). A submit only
+stores the task with its queued media work (``Store.add_task``), plans its start (``scheduling``) and wakes the
+work pool (``work_pool``), whose workers hand the work to ``task_work``. Every change of a stored task is a
+compare-and-set (``store.update_task``): a terminal status (a timeout, a cancel, an outcome) is final.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dashscope_openapi import CatalogueEntry, error_catalogue, limits, model_limits
+from dashscope_openapi import CatalogueEntry, error_catalogue, limits, load_control_spec, model_limits
 
 from ..config import MockConfig
 from ..errors import catalogue_error, entry
@@ -20,16 +22,27 @@ from ..ids import IdFactory
 from ..lifecycle import Snapshot, derive
 from ..plugins import ModelTiming
 from ..records import TaskRecord
-from ..scripting import Scenario, Scenarios
-from ..seam import PLACEHOLDER_MP4, MediaJob
-from ..store import Store
-from .media_runner import MediaRunner
+from ..scripting import Scenario
+from ..seam import PLACEHOLDER_MP4, MediaJob, RecordedOutcome
+from ..store import ScenarioKeeper, Store, WorkItem, update_task
+from .media_runner import Runner
 from .scheduling import Scheduler
 from .uploads import OSS_PREFIX, UploadService, key_id
 
-__all__ = ["TaskService", "download_failure"]
+__all__ = ["TERMINAL", "TaskService", "apply_outcome", "download_failure"]
 
 HOUR = 3600.0
+TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
+
+
+def apply_outcome(record: TaskRecord, outcome: RecordedOutcome, now: float) -> None:
+    """Write a media outcome into a (draft) record: known from ``now`` on."""
+    record.known_at = now
+    record.failure_code = outcome.failure_code
+    record.failure_message = outcome.failure_message
+    record.video_duration = outcome.video_duration
+    record.video_ratio = outcome.video_ratio
+    record.result_path = outcome.result_path
 
 
 def download_failure(model: str, field: str) -> CatalogueEntry:
@@ -54,10 +67,10 @@ class TaskService:
         config: MockConfig,
         store: Store,
         ids: IdFactory,
-        scenarios: Scenarios,
+        scenarios: ScenarioKeeper,
         scheduler: Scheduler,
         uploads: UploadService,
-        runner: MediaRunner,
+        runner: Runner,
         timing: Callable[[str], ModelTiming],
         now: Callable[[], float],
         tz: timezone,
@@ -73,6 +86,8 @@ class TaskService:
         self.timing = timing
         self.now = now
         self.tz = tz
+        self.kick: Callable[[], None] = lambda: None  # the work pool's, once it exists (it calls ``work``)
+        self.queue_max = int(config.engine("queue_max"))
         self.results_dir = results_dir
         self.timeout_seconds = float(limits()["task_timeout_hours"]) * HOUR
         self.retention_seconds = float(limits()["task_retention_hours"]) * HOUR
@@ -106,16 +121,33 @@ class TaskService:
                 request_id=request_id,
                 oss_resolve=oss_resolve,
             )
-            failure = self._submit_failure(record, scenario, urls)
-            if failure is not None:
-                record.failure_code, record.failure_message = failure
-                record.known_at = now
-            self.store.add_task(record)
-        if failure is None:
-            self.runner.start(record, self._job(record))
+            work = self._settle_at_submit(record, scenario, urls)
+            if work is not None and len(self.store.work) >= self.queue_max:
+                raise catalogue_error(load_control_spec()["x-task-engine"]["queue_full_code"])
+            self.store.add_task(record, work)
+        if work is not None:
+            self.kick()
         if seq % 4096 == 0:
             self.purge()
         return record
+
+    def _settle_at_submit(self, record: TaskRecord, scenario: Scenario | None, urls: list[str]) -> WorkItem | None:
+        """Decide what can be decided at submit (a scripted or unresolvable-input failure; every outcome when the
+        media does no I/O) and the work item to queue otherwise."""
+        failure = self._submit_failure(record, scenario, urls)
+        outcome: RecordedOutcome | None
+        if failure is not None:
+            outcome = RecordedOutcome(failure_code=failure[0], failure_message=failure[1])
+        else:
+            outcome = self.runner.immediate(self.job(record))
+        if outcome is not None:
+            record.claimed_at = record.submit_at
+            apply_outcome(record, outcome, record.submit_at)
+            return None
+        limit = self.config.concurrency_for(record.model)
+        if limit is None:
+            return WorkItem()
+        return WorkItem(lane=f"{record.key}/{record.model}", limit=limit)
 
     def _submit_failure(self, record: TaskRecord, scenario: Scenario | None, urls: list[str]) -> tuple[str, str] | None:
         if scenario is not None and scenario.entry is not None:
@@ -131,7 +163,7 @@ class TaskService:
                 return found.code, found.render(url=value)
         return None
 
-    def _job(self, record: TaskRecord) -> MediaJob:
+    def job(self, record: TaskRecord) -> MediaJob:
         request = record.request  # parsed once (every submit comes here)
         resolved = {
             name: (self.uploads.resolve(value, record.model, record.key, oss_resolve=record.oss_resolve) or value)
@@ -172,13 +204,20 @@ class TaskService:
             scenario = self.scenarios.take(record.model, "cancel")
             if scenario is not None and scenario.entry is not None:
                 raise scenario.error(self.config.retry_after_seconds)
-        if record is None or self.snapshot(record).status != "PENDING":
+        now = self.now()
+
+        def change(draft: TaskRecord) -> bool:
+            if self.snapshot(draft, now).status != "PENDING":
+                return False
+            draft.canceled_at = now
+            return True
+
+        written = update_task(self.store, task_id, change) if record is not None else None
+        if written is None:
             raise catalogue_error("UnsupportedOperation", reason="cancel_not_pending")
-        with self.store.transaction():
-            record.canceled_at = self.now()
-            self.store.save_task(record)
-            self.store.close_in_queue(record)
-        self.scheduler.replan(record.key, record.model)
+        self.store.close_in_queue(written)
+        self.store.work.finish(task_id)  # a worker that has it already: its result is dropped
+        self.scheduler.replan(written.key, written.model)
 
     def listed(
         self, key: str, query: Mapping[str, Any], list_status: Callable[[str], str]

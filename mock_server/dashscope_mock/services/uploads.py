@@ -17,8 +17,7 @@ from dashscope_openapi import limits
 from ..errors import catalogue_error, oss_error
 from ..ids import IdFactory
 from ..records import UploadRecord
-from ..scripting import Scenarios
-from ..store import Store
+from ..store import ScenarioKeeper, Store
 
 __all__ = ["OSS_PREFIX", "UploadService", "key_id", "short_hash"]
 
@@ -41,7 +40,7 @@ class UploadService:
         *,
         store: Store,
         ids: IdFactory,
-        scenarios: Scenarios,
+        scenarios: ScenarioKeeper,
         models: Callable[[], tuple[str, ...]],
         now: Callable[[], float],
         tz: timezone,

@@ -1,0 +1,147 @@
+"""What a store keeps, as protocols: tasks and uploads, the work queue, scenarios, faults, the journal, the per-key
+rate windows and the virtual clock's offset. One state for every worker and every host that opens the same store.
+
+Records a store hands out are read-only: a change is made on a copy and written back with ``replace_task``, a
+compare-and-set on ``TaskRecord.version`` (``update_task`` is that loop, written once for every store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..records import TaskRecord, UploadRecord
+from ..scripting import Fault, JournalEntry, Operation, Scenario
+
+__all__ = [
+    "FaultKeeper",
+    "JournalKeeper",
+    "RateWindows",
+    "ScenarioKeeper",
+    "Store",
+    "WorkItem",
+    "WorkQueue",
+    "update_task",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """A task's media work, queued with the task. Items of one ``lane`` (a key's tasks of a model with a
+    concurrency limit) run at most ``limit`` at a time; the others of the lane wait, in submit order."""
+
+    lane: str = ""
+    limit: int = 0
+
+
+class WorkQueue(Protocol):
+    """The queue of media work. A claim is held under a lease (wall-clock seconds, as processes die in real time):
+    a claim whose lease ran out (its worker died) is handed out again."""
+
+    def claim(self, owner: str, now: float, lease_seconds: float) -> str | None:
+        """The task id of the next item to work on (an expired claim first, then the oldest ready item), claimed
+        by ``owner`` until ``now + lease_seconds``; ``None`` when nothing is ready."""
+        ...
+
+    def renew(self, owner: str, task_ids: Sequence[str], now: float, lease_seconds: float) -> None:
+        """Extend the leases ``owner`` still holds on ``task_ids``."""
+        ...
+
+    def finish(self, task_id: str) -> None:
+        """Forget the item (worked, canceled or deleted) and let the next waiting item of its lane in."""
+        ...
+
+    def __len__(self) -> int:
+        """Items not finished: waiting, ready or claimed."""
+        ...
+
+
+class ScenarioKeeper(Protocol):
+    def add(self, **fields: Any) -> Scenario: ...
+    def take(self, model: str, operation: Operation, urls: Iterable[str] = ()) -> Scenario | None: ...
+    def list(self) -> list[Scenario]: ...
+    def clear(self) -> None: ...
+
+
+class FaultKeeper(Protocol):
+    def add(self, **fields: Any) -> Fault: ...
+    def pick(self, method: str, path: str, operation: str | None) -> list[Fault]: ...
+    def list(self) -> list[Fault]: ...
+    def clear(self) -> None: ...
+
+
+class JournalKeeper(Protocol):
+    def record(self, **fields: Any) -> JournalEntry: ...
+    def entries(
+        self, *, operation: str | None = None, key: str | None = None, path_contains: str | None = None
+    ) -> list[JournalEntry]: ...
+    def __len__(self) -> int: ...
+    def clear(self) -> None: ...
+
+
+class RateWindows(Protocol):
+    def hit(self, key: str, now: float, limit: float, window: float) -> bool:
+        """Count one event of ``key`` at ``now`` unless ``limit`` events fell in the last ``window`` seconds;
+        whether it was counted."""
+        ...
+
+    def clear(self) -> None: ...
+
+
+class Store(Protocol):
+    @property
+    def shared(self) -> bool:
+        """Other processes may change it: re-read the clock offset per request, renew leases."""
+        ...
+
+    @property
+    def scenarios(self) -> ScenarioKeeper: ...
+    @property
+    def faults(self) -> FaultKeeper: ...
+    @property
+    def journal(self) -> JournalKeeper: ...
+    @property
+    def rates(self) -> RateWindows: ...
+    @property
+    def work(self) -> WorkQueue: ...
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+    def next_seq(self) -> int: ...
+    def add_task(self, record: TaskRecord, work: WorkItem | None = None) -> None: ...
+    def replace_task(self, record: TaskRecord) -> bool:
+        """Write ``record`` if the stored version still is ``record.version`` (then both grow by one)."""
+        ...
+
+    def get_task(self, task_id: str) -> TaskRecord | None: ...
+    def tasks_of(self, key: str) -> list[TaskRecord]: ...
+    def all_tasks(self) -> Iterable[TaskRecord]: ...
+    def queue(self, key: str, model: str) -> list[TaskRecord]: ...
+    def close_in_queue(self, record: TaskRecord) -> None: ...
+    def delete_tasks(self, task_ids: Iterable[str]) -> None: ...
+    def add_upload(self, record: UploadRecord) -> None: ...
+    def get_upload(self, url: str) -> UploadRecord | None: ...
+    def all_uploads(self) -> list[UploadRecord]: ...
+    def clock_offset(self) -> float: ...
+    def advance_clock(self, seconds: float) -> float:
+        """Add ``seconds`` to the shared clock offset; the new offset."""
+        ...
+
+    def clear(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def update_task(store: Store, task_id: str, change: Callable[[TaskRecord], bool]) -> TaskRecord | None:
+    """Apply ``change`` to a copy of the stored task and compare-and-set it, again on a conflict. ``change`` answers
+    whether to write (``False``: nothing to do). The record as written, or ``None`` (no such task, or no change)."""
+    while True:
+        stored = store.get_task(task_id)
+        if stored is None:
+            return None
+        draft = dataclasses.replace(stored)
+        if not change(draft):
+            return None
+        if store.replace_task(draft):
+            return draft
