@@ -10,7 +10,10 @@ BASE_URL ?= http://$(HOST):$(PORT)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv node mock test lint generate check-generated contract contract-live bench soak clean
+.PHONY: venv node redis mock test lint generate check-generated contract contract-live bench soak clean
+
+# Debian packages the tests start themselves (on free loopback ports), installed when missing.
+APT_INSTALL = SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq
 
 $(PY_STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,12 +28,16 @@ $(NODE_STAMP): package.json package-lock.json
 venv: $(PY_STAMP)
 node: $(NODE_STAMP)
 
+## redis-server (Debian), for the Redis-state tests, benchmarks and soak.
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { $(APT_INSTALL) redis-server; }
+
 ## The mock server on $(HOST):$(PORT) (make mock PORT=8123; MEDIA_CHECKS=off for lifecycle-only).
 mock: venv
 	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT) --media-checks $(MEDIA_CHECKS)
 
 ## Every test: spec, mock, SDK, media and the in-process contract tests.
-test: venv node
+test: venv node redis
 	$(BIN)/python -m pytest -q
 
 ## Spec validators and linters, ruff and mypy on the hand-written code.
@@ -59,13 +66,12 @@ contract-live: venv
 	DASHSCOPE_LIVE=1 $(BIN)/python -m pytest -q -rs contract_tests/test_live.py
 
 ## Throughput against Prism and the bare route, scale, SDK; writes docs/BENCHMARKS.md (~5 min). Installs wrk (Debian).
-bench: venv node
-	@command -v wrk >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+bench: venv node redis
+	@command -v wrk >/dev/null || { $(APT_INSTALL) wrk; }
 	$(BIN)/python -m bench
 
 ## Reliability: load (memory; SQLite + 2 workers), kill -9 and restart, schemathesis fuzz (~10 min); fails on a violation.
-soak: venv
+soak: venv redis
 	$(BIN)/python -m bench.soak
 
 clean:

@@ -227,6 +227,7 @@ class MockApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.backend.pool.close()
+                self.backend.runner.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

@@ -1,12 +1,15 @@
 """``dashscope-mock serve``: the mock under uvicorn.
 
 ```
-dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic --state memory|sqlite:///path.db \
-    --seed N --media-checks on|off --keys sk-a,sk-b [--workers N] [--rate-limit on|off]
+dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic \
+    --state memory|sqlite:///path.db|redis://host:port/db --seed N --media-checks on|off --keys sk-a,sk-b \
+    [--workers N] [--media-workers N] [--concurrency model=N,...] [--rate-limit on|off]
 ```
 
-Binds 127.0.0.1 by default and logs one line per request. With ``--workers N`` (> 1) use SQLite state so that the
-workers share tasks and uploads; the settings reach the workers through ``DASHSCOPE_MOCK_*`` environment variables.
+Binds 127.0.0.1 by default and logs one line per request. With ``--workers N`` (> 1) use SQLite or Redis state so
+that the workers share one state; several ``serve`` processes on several hosts share a Redis state the same way.
+With media checks on, each server process runs media work in ``--media-workers`` child processes. The settings reach
+uvicorn's workers through ``DASHSCOPE_MOCK_*`` environment variables.
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     profile = os.environ.get(ENV_PREFIX + "PROFILE", "fast")
     serve.add_argument("--profile", choices=["fast", "realistic"], default=profile)
     serve.add_argument(
-        "--state", default=os.environ.get(ENV_PREFIX + "STATE", "memory"), help="memory (default) or sqlite:///path.db"
+        "--state",
+        default=os.environ.get(ENV_PREFIX + "STATE", "memory"),
+        help="memory (default), sqlite:///path.db (survives restarts; one host) or redis://host:port/db (replicas)",
     )
     serve.add_argument("--seed", type=int, default=None, help="reproducible task and request ids")
     serve.add_argument(
@@ -68,7 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--keys", default=None, help="comma-separated accepted API keys (default: any sk-...)")
     serve.add_argument("--rate-limit", choices=["on", "off"], default="on", help="the task-query QPS limit")
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (shared state needed)")
+    serve.add_argument(
+        "--media-workers", type=int, default=None, help="media work items at once per server process (default 4)"
+    )
+    serve.add_argument(
+        "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
+    )
     serve.add_argument("--log-level", default="info")
     return parser
 
@@ -77,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import uvicorn
 
+    from .config import parse_concurrency
+
     media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
     env = {
         "PROFILE": args.profile,
@@ -84,7 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "MEDIA_CHECKS": media,
         "RATE_LIMIT": args.rate_limit,
         "LOG_LEVEL": args.log_level,
+        "MEDIA_PROCESSES": "on",
     }
+    if args.media_workers is not None:
+        env["MEDIA_WORKERS"] = str(args.media_workers)
+    if args.concurrency:
+        parse_concurrency(args.concurrency)  # fail here, not in each worker
+        env["CONCURRENCY"] = args.concurrency
     if args.seed is not None:
         env["SEED"] = str(args.seed)
     if args.keys:
@@ -92,7 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, value in env.items():
         os.environ[ENV_PREFIX + name] = value
     if args.workers > 1 and args.state == "memory":
-        print("dashscope-mock: several workers need shared state: use --state sqlite:///path.db", file=sys.stderr)
+        print(
+            "dashscope-mock: several workers need shared state: --state sqlite:///path.db or redis://host:port/db",
+            file=sys.stderr,
+        )
         return 2
     print(
         f"dashscope-mock: http://{args.host}:{args.port} (profile {args.profile}, state {args.state}, "
