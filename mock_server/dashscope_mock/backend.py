@@ -61,7 +61,9 @@ class Backend:
     ) -> None:
         self.config = config or MockConfig()
         self.registry = load_registry(self.config.model_modules)
-        self.clock: Clock = clock if clock is not None else VirtualClock(frozen=self.config.frozen_clock)
+        self.clock: Clock = (
+            clock if clock is not None else VirtualClock(frozen=self.config.frozen_clock, start=self.config.clock_start)
+        )
         self.media: Media = media if media is not None else load_media(self.config, self.registry)
         self.store: Store = store if store is not None else open_store(self.config.state)
         self.scenarios = self.store.scenarios

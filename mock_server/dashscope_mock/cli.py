@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
     )
+    serve.add_argument(
+        "--clock",
+        choices=["flowing", "frozen"],
+        default="flowing",
+        help="frozen: time moves only through POST /_mock/clock/advance",
+    )
+    serve.add_argument(
+        "--clock-start", type=float, default=None, help="the clock's first instant, epoch seconds (same on replicas)"
+    )
     serve.add_argument("--log-level", default="info")
     return parser
 
@@ -99,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "LOG_LEVEL": args.log_level,
         "MEDIA_PROCESSES": "on",
     }
+    if args.clock == "frozen":
+        env["FROZEN_CLOCK"] = "on"
+    if args.clock_start is not None:
+        env["CLOCK_START"] = repr(args.clock_start)
     if args.media_workers is not None:
         env["MEDIA_WORKERS"] = str(args.media_workers)
     if args.concurrency:

@@ -51,6 +51,7 @@ class VirtualClock:
     def __init__(self, *, frozen: bool = False, start: float | None = None) -> None:
         self._lock = threading.Lock()
         self.frozen = frozen
+        self.start = start  # a fixed start: every replica (and every reset) begins at the same instant
         self._base = time.time() if start is None else start
         self._real_at_base = time.time()
         self._offset = 0.0
@@ -78,8 +79,8 @@ class VirtualClock:
 
     def reset(self) -> None:
         with self._lock:
-            self._base = time.time()
-            self._real_at_base = self._base
+            self._real_at_base = time.time()
+            self._base = self._real_at_base if self.start is None else self.start
             self._offset = 0.0
 
 

@@ -7,7 +7,8 @@ Environment variables (read by ``MockConfig.from_env``, used by the CLI as defau
 ``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``),
 ``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
 ``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
-(``model=N,...``). Model timings live in the model modules; the task engine's defaults in the control spec.
+(``model=N,...``), ``DASHSCOPE_MOCK_LEASE_SECONDS``, ``DASHSCOPE_MOCK_QUEUE_MAX``, ``DASHSCOPE_MOCK_FROZEN_CLOCK``
+(``on``: time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the model modules; the task engine's defaults in the control spec.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class MockConfig:
     state: str = "memory"
     media_checks: bool = True  # the mock behaves as the service; lifecycle-only is the opt-out
     frozen_clock: bool = False
+    clock_start: float | None = None  # the virtual clock's first instant (epoch seconds); None: the wall clock
     timezone_offset_hours: float = 8.0
     region: str = "cn-beijing"
     upload_dir: str | None = None
@@ -115,6 +117,14 @@ class MockConfig:
             values["media_processes"] = processes.lower() in {"on", "1", "true", "yes"}
         if concurrency := env.get("DASHSCOPE_MOCK_CONCURRENCY"):
             values["concurrency"] = parse_concurrency(concurrency)
+        if lease := env.get("DASHSCOPE_MOCK_LEASE_SECONDS"):
+            values["lease_seconds"] = float(lease)
+        if queue_max := env.get("DASHSCOPE_MOCK_QUEUE_MAX"):
+            values["queue_max"] = int(queue_max)
+        if frozen := env.get("DASHSCOPE_MOCK_FROZEN_CLOCK"):
+            values["frozen_clock"] = frozen.lower() in {"on", "1", "true", "yes"}
+        if start := env.get("DASHSCOPE_MOCK_CLOCK_START"):
+            values["clock_start"] = float(start)
         if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
             values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
         values.update({k: v for k, v in overrides.items() if v is not None})
