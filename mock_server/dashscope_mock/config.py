@@ -8,7 +8,8 @@ Environment variables (read by ``MockConfig.from_env``, used by the CLI as defau
 ``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
 ``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
 (``model=N,...``), ``DASHSCOPE_MOCK_LEASE_SECONDS``, ``DASHSCOPE_MOCK_QUEUE_MAX``, ``DASHSCOPE_MOCK_FROZEN_CLOCK``
-(``on``: time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the model modules; the task engine's defaults in the control spec.
+(``on``: time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the
+model modules; the task engine's defaults in the control spec.
 """
 
 from __future__ import annotations
