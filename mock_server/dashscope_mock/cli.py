@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
     )
     serve.add_argument(
+        "--upload-dir", default=None, help="uploads and rendered results (shared storage for replicas on several hosts)"
+    )
+    serve.add_argument(
         "--clock",
         choices=["flowing", "frozen"],
         default="flowing",
@@ -108,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "LOG_LEVEL": args.log_level,
         "MEDIA_PROCESSES": "on",
     }
+    if args.upload_dir:
+        env["UPLOAD_DIR"] = args.upload_dir
     if args.clock == "frozen":
         env["FROZEN_CLOCK"] = "on"
     if args.clock_start is not None:

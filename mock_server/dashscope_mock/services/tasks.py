@@ -9,6 +9,7 @@ compare-and-set (``store.update_task``): a terminal status (a timeout, a cancel,
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,8 @@ from .scheduling import Scheduler
 from .uploads import OSS_PREFIX, UploadService, key_id
 
 __all__ = ["TERMINAL", "TaskService", "apply_outcome", "download_failure"]
+
+logger = logging.getLogger("dashscope_mock")
 
 HOUR = 3600.0
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
@@ -288,5 +291,9 @@ class TaskService:
         if now - snap.end_at > self.validity_seconds:
             return None, "expired"
         if record.result_path:
-            return Path(record.result_path), None
+            path = Path(record.result_path)
+            if not path.is_file():  # rendered on another host, or its folder was removed
+                logger.error("task %s: result file %s is not on this host", task_id, path)
+                return None, "missing"
+            return path, None
         return PLACEHOLDER_MP4, None
