@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
@@ -13,15 +12,12 @@ from pathlib import Path
 
 import httpx
 
+from tests.services import free_port
+
+__all__ = ["BIN", "ROOT", "free_port", "running"]
+
 ROOT = Path(__file__).parents[1]
 BIN = ROOT / ".venv" / "bin"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager
