@@ -8,13 +8,18 @@
    supervisor and its workers) once half of the tasks are acknowledged, restart on the same port and database;
    every acknowledged task is still there and ends, the tasks in flight at the kill continue their lifecycle
    (statuses derive from stored timestamps).
+5b. Crash with media checks on (``bench/soak_crash.py``): the kill -9 and restart with real inputs served from
+   loopback (each task downloads, checks and renders an MP4), once on SQLite and once on Redis state, 2 workers each;
+   0 lost, 0 duplicated, 0 stuck: every task terminal within a bound derived from the work lease, the model's
+   timings and the media throughput measured before the kill.
 6. Fuzz: schemathesis' CLI, positive and negative cases over every public operation, until at least ``FUZZ_CASES``
    cases ran; zero 5xx, counted twice: schemathesis' ``not_a_server_error`` check and the mock's own journal.
 
-Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off (the
-soak is about the API, the store and the lifecycle; real renders would make it a media benchmark), the per-key query
-limit on (each client stays under it). The fuzz run turns the query limit off so that generated task queries are not
-answered 429, and leaves the control plane alone (its fault API creates 5xx on purpose).
+Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off
+except in 5b (the soak is about the API, the store and the lifecycle; real renders would make it a media benchmark;
+5b checks that the media work survives a crash), the per-key query limit on (each client stays under it). The fuzz
+run turns the query limit off so that generated task queries are not answered 429, and leaves the control plane alone
+(its fault API creates 5xx on purpose).
 """
 
 from __future__ import annotations
@@ -67,18 +72,21 @@ POLL = PollPolicy(initial_interval=0.5, max_interval=1.0, multiplier=1.5)
 class MockServer:
     """``dashscope-mock serve`` in its own process group (so that ``kill -9`` takes the workers too)."""
 
-    def __init__(self, port: int, *args: str) -> None:
+    def __init__(self, port: int, *args: str, log: Path | None = None) -> None:
         self.port = port
         self.args = args
+        self.log = log  # its stderr (appended across restarts); None: discarded
         self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60) -> float:
         started = time.monotonic()
         command = [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
+        with contextlib.ExitStack() as files:
+            stderr = files.enter_context(self.log.open("ab")) if self.log is not None else subprocess.DEVNULL
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+            )
         while True:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the mock exited with {self.process.returncode}")
@@ -110,8 +118,9 @@ class MockServer:
         data: list[dict[str, Any]] = answer.json()["data"]
         return data
 
-    def journal(self) -> list[dict[str, Any]]:
-        answer = httpx.get(self.base + "/_mock/requests", timeout=60)
+    def journal(self, path_contains: str | None = None) -> list[dict[str, Any]]:
+        params = {"path_contains": path_contains} if path_contains else None
+        answer = httpx.get(self.base + "/_mock/requests", params=params, timeout=60)
         answer.raise_for_status()
         data: list[dict[str, Any]] = answer.json()["data"]
         return data
@@ -138,12 +147,22 @@ class Load:
     ambiguous_submits: int = 0
 
 
-async def _client(index: int, base: str, count: int, concurrency: int, load: Load) -> None:
+@dataclass(frozen=True)
+class Inputs:
+    """What the clients submit and how they wait."""
+
+    image: str = IMAGE
+    audio: str = AUDIO
+    poll: PollPolicy = POLL
+    wait_timeout: float = 180
+
+
+async def _client(index: int, base: str, count: int, concurrency: int, load: Load, inputs: Inputs) -> None:
     key = f"sk-soak-{index:03d}"
     client = AsyncClient(
         key,
         base_url=base,
-        poll=POLL,
+        poll=inputs.poll,
         retry=RetryPolicy(max_retries=5, initial_delay=0.2, max_delay=2.0),
         limiter=QueryLimiter(20, SystemClock()),  # one account per client
         timeout=30,
@@ -154,7 +173,7 @@ async def _client(index: int, base: str, count: int, concurrency: int, load: Loa
         async with gate:
             for _attempt in range(120):
                 try:
-                    submitted = await client.submit(liveportrait_request(IMAGE, AUDIO))
+                    submitted = await client.submit(liveportrait_request(inputs.image, inputs.audio))
                     break
                 except APIConnectionError:  # the server is down (crash run): try again
                     load.ambiguous_submits += 1
@@ -165,7 +184,7 @@ async def _client(index: int, base: str, count: int, concurrency: int, load: Loa
             task_id = submitted.output.task_id
             load.acked.append(task_id)
             try:
-                task = await client.wait(task_id, timeout=180)
+                task = await client.wait(task_id, timeout=inputs.wait_timeout)
                 load.finals[task_id] = str(task.output.task_status)
             except (TaskFailed, TaskCanceled) as exc:
                 load.finals[task_id] = "FAILED" if isinstance(exc, TaskFailed) else "CANCELED"
@@ -178,9 +197,12 @@ async def _client(index: int, base: str, count: int, concurrency: int, load: Loa
         await client.aclose()
 
 
-async def _run_load(base: str, clients: int, tasks: int, concurrency: int, load: Load) -> None:
+async def run_load(
+    base: str, clients: int, tasks: int, concurrency: int, load: Load, inputs: Inputs | None = None
+) -> None:
     shares = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
-    await asyncio.gather(*(_client(i, base, n, concurrency, load) for i, n in enumerate(shares)))
+    chosen = inputs or Inputs()
+    await asyncio.gather(*(_client(i, base, n, concurrency, load, chosen) for i, n in enumerate(shares)))
 
 
 def _verdict(label: str, load: Load, server_tasks: list[dict[str, Any]], started: float) -> dict[str, Any]:
@@ -208,7 +230,7 @@ def load_run(label: str, clients: int, tasks: int, concurrency: int, *args: str)
     load = Load()
     with serving("--profile", "fast", "--media-checks", "off", *args) as server:
         started = time.monotonic()
-        asyncio.run(_run_load(server.base, clients, tasks, concurrency, load))
+        asyncio.run(run_load(server.base, clients, tasks, concurrency, load))
         result = _verdict(label, load, server.tasks(), started)
     result["clients"] = clients
     return result
@@ -222,7 +244,7 @@ def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str,
     facts: dict[str, Any] = {}
 
     async def scenario() -> None:
-        work = asyncio.create_task(_run_load(server.base, clients, tasks, concurrency, load))
+        work = asyncio.create_task(run_load(server.base, clients, tasks, concurrency, load))
         while len(load.acked) < tasks // 2 and not work.done():  # mid-run: submits and waits in flight
             await asyncio.sleep(0.05)
         stored = await asyncio.to_thread(server.tasks)
@@ -316,16 +338,26 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
+    from . import soak_crash  # it builds on this module
+
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
-    parser.add_argument("--only", default="load,crash,fuzz", help="comma-separated: load, crash, fuzz")
+    parser.add_argument(
+        "--only", default="load,crash,crash-media,fuzz", help="comma-separated: load, crash, crash-media, fuzz"
+    )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--tasks", type=int, default=TASKS)
     parser.add_argument("--crash-tasks", type=int, default=CRASH_TASKS)
     parser.add_argument("--concurrency", type=int, default=10, help="tasks in flight per client")
+    parser.add_argument("--media-tasks", type=int, default=soak_crash.MEDIA_TASKS, help="per crash-media run")
+    parser.add_argument("--media-clients", type=int, default=soak_crash.MEDIA_CLIENTS)
+    parser.add_argument("--media-concurrency", type=int, default=soak_crash.MEDIA_CONCURRENCY, help="per client")
+    parser.add_argument("--media-workers", type=int, default=None, help="the mock's --media-workers (default: its)")
     parser.add_argument("--fuzz-cases", type=int, default=FUZZ_CASES)
     parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
+    if unknown := parts - {"load", "crash", "crash-media", "fuzz"}:
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     results: dict[str, Any] = dict(report.load("soak") or {})  # a partial run (--only) keeps the other figures
     results["machine"] = report.machine()
     violations: list[str] = []
@@ -362,6 +394,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {json.dumps(row)}")
         check("crash", row)
         results["crash"] = row
+    if "crash-media" in parts:
+        print(
+            f"5b. crash, media checks on: {args.media_clients} clients, {args.media_tasks:,d} tasks per run, "
+            "kill -9 at half (SQLite, Redis)"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = soak_crash.crash_media(
+                args.media_clients, args.media_tasks, args.media_concurrency, args.media_workers, Path(tmp)
+            )
+        for row in rows:
+            print(f"  {row['label']}: {json.dumps(row)}")
+            violations.extend(soak_crash.check(f"crash-media ({row['label']})", row))
+        results["crash_media"] = rows
     if "fuzz" in parts:
         print(f"6. fuzz: schemathesis, at least {args.fuzz_cases:,d} cases")
         row = fuzz_run(args.fuzz_cases, args.fuzz_examples)
@@ -375,9 +420,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["violations"] = kept + violations
     results["ok"] = not results["violations"]
     results["notes"] = (
-        "Real clock, `fast` profile (a liveportrait task ends 2.5 s after submission), media checks off, per-key "
-        "query limit on except in the fuzz run; each client is its own account (key and 20 queries/s limiter), "
-        f"polls every 0.5 s growing to 1 s, at most {args.concurrency} tasks in flight per client."
+        "Real clock, `fast` profile (a liveportrait task ends 2.5 s after submission), media checks off except in "
+        "the crash runs that say otherwise, per-key query limit on except in the fuzz run; each client is its own "
+        "account (key and 20 queries/s limiter), polls every 0.5 s growing to 1 s (media checks on: 1 s growing to "
+        f"3 s), at most {args.concurrency} tasks in flight per client unless said otherwise. The crash runs' bound on "
+        "the time to terminal after the restart adds the work lease (`x-task-engine.lease_seconds`), the work "
+        "pool's ticker period (a third of the lease), the model's timings and the drain of the backlog at the "
+        "media throughput measured before the kill; the lease wait and the drain overlap, so it is an upper bound."
     )
     report.save("soak", results)
     report.render()
