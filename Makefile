@@ -65,7 +65,7 @@ contract-live: venv
 	@test -n "$$DASHSCOPE_API_KEY" || echo "DASHSCOPE_API_KEY is not set: the live contract tests are SKIPPED (not run, not passed)."
 	DASHSCOPE_LIVE=1 $(BIN)/python -m pytest -q -rs contract_tests/test_live.py
 
-## Throughput against Prism and the bare route, scale, SDK; writes docs/BENCHMARKS.md (~5 min). Installs wrk (Debian).
+## Throughput against Prism and the bare route, scale, SDK; writes docs/BENCHMARKS.md (~12 min). Installs wrk (Debian).
 bench: venv node redis
 	@command -v wrk >/dev/null || { $(APT_INSTALL) wrk; }
 	$(BIN)/python -m bench

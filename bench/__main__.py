@@ -1,23 +1,25 @@
 """``python -m bench`` (``make bench``): throughput against Prism and the bare route, scale, SDK, the cost of a fresh
-in-process mock. Prints the figures, saves ``bench/results/bench.json`` and rewrites ``docs/BENCHMARKS.md`` and
-``docs/benchmarks.png``.
+in-process mock, face-detect latency with the task engine's queue full of hanging tasks, task queries on Redis state
+(one and two server processes). Prints the figures, saves ``bench/results/bench.json`` (merged with the parts not
+run) and rewrites ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
 
-Options: ``--only throughput,scale,sdk,fresh_mock``; ``--seconds N`` per wrk run (default 10); ``--quick`` (3 s runs,
-smaller sizes: a smoke run, not figures to publish).
+Options: ``--only throughput,scale,sdk,fresh_mock,engine,redis``; ``--seconds N`` per wrk run (default 10);
+``--quick`` (3 s runs, smaller sizes: a smoke run, not figures to publish).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import fresh_mock, report, scale, sdk, throughput
+from . import engine, fresh_mock, redis_state, report, scale, sdk, throughput
 from ._servers import ROOT
 from ._wrk import wrk_available
 
-PARTS = ("throughput", "scale", "sdk", "fresh_mock")
+PARTS = ("throughput", "scale", "sdk", "fresh_mock", "engine", "redis")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,8 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = set(parts) - set(PARTS)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    if "throughput" in parts and not wrk_available():
+    if {"throughput", "redis"} & set(parts) and not wrk_available():
         print("wrk is not installed (Debian: apt-get install -y wrk; `make bench` does it)", file=sys.stderr)
+        return 2
+    if "redis" in parts and not (shutil.which("redis-server") or shutil.which("/usr/bin/redis-server")):
+        print("redis-server is not installed (`make redis` installs it)", file=sys.stderr)
         return 2
     results: dict[str, Any] = dict(report.load("bench") or {})
     results["machine"] = report.machine()
@@ -57,6 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("7. fresh in-process mock per test (submit, advance, query)")
         iterations = (50, 10) if args.quick else (fresh_mock.ITERATIONS, fresh_mock.BEFORE_ITERATIONS)
         results["fresh_mock"] = fresh_mock.measure(iterations=iterations[0], before_iterations=iterations[1])
+    if "engine" in parts:
+        print("8. task engine: face-detect latency, idle vs tasks queued on hanging inputs")
+        if args.quick:
+            results["engine"] = engine.measure(tasks=200, calls=50)
+        else:
+            results["engine"] = engine.measure()
+    if "redis" in parts:
+        print("9. Redis state: task query throughput (wrk)")
+        seconds = 3.0 if args.quick else args.seconds
+        results["redis"] = redis_state.measure(
+            seconds=seconds, warmup=1 if args.quick else 2, keys=512 if args.quick else throughput.KEYS
+        )
     path = report.save("bench", results)
     doc = report.render()
     print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")

@@ -1,8 +1,9 @@
 """Benchmark 1: throughput and latency of task query (``getTask``) and submit (``createVideoSynthesis``) with wrk,
 16 connections, against
 
-- the mock exactly as ``make mock`` serves it (``dashscope-mock serve --media-checks on``: fast profile, memory
-  state, media checks on, the per-key query limit on, one log line per request),
+- the mock exactly as ``make mock`` serves it (``dashscope-mock serve --host 127.0.0.1 --port P --media-checks on``:
+  fast profile, memory state, media checks on with media work in 4 child processes, the per-key query limit on, one
+  log line per request),
 - Prism mocking the same spec (``prism mock``),
 - a bare Starlette route on uvicorn answering the mock's own bytes (``bench.bare_app``): the stack's ceiling,
 
@@ -11,14 +12,17 @@ with the fast path off (``DASHSCOPE_MOCK_FAST_PATH=off``: every request through 
 
 The query limit stays on (20 queries/s per key, as served): task queries rotate over ``KEYS`` keys, each querying its
 own task, so no key comes near the limit; every server gets the very same rotation. Submit bodies are a valid
-liveportrait request whose inputs point at a closed local port: with media checks on, each task's media work is one
-refused download (the task ends FAILED), so the figure measures the API and not the renderer.
+liveportrait request whose inputs point at a closed local port: with media checks on, a submit stores the task and
+queues its media work, which the media workers take in turn; each task's media work is one refused download (the
+task ends FAILED, ``InvalidParameter.InputDownloadFailed``), so the figure measures the API and not the renderer.
+After the submit run the tasks are counted per status: the backlog the media workers had not reached yet.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -60,11 +64,23 @@ class Server:
     label: str
     start: Callable[[int, Workload], AbstractContextManager[Any]]
     prefill: bool = False
+    backlog: bool = False  # count the tasks per status after the submit run (media checks on: the queue's backlog)
+
+
+def mock_command(port: int, *extra: str) -> list[str]:
+    return [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
+
+
+def make_mock_command(port: int) -> list[str]:
+    """Exactly what ``make mock PORT=<port>`` runs (Makefile: ``--host $(HOST) --port $(PORT) --media-checks on``);
+    everything else at the CLI's defaults (fast profile, memory state, 4 media workers, query limit on, log level
+    info)."""
+    return mock_command(port, "--media-checks", "on")
 
 
 def _mock(*extra: str, env: dict[str, str] | None = None) -> Callable[[int, Workload], AbstractContextManager[Any]]:
     def start(port: int, _work: Workload) -> AbstractContextManager[Any]:
-        command = [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(port), *extra]
+        command = mock_command(port, *extra) if extra else make_mock_command(port)
         return running(command, ready_url=f"http://127.0.0.1:{port}/_mock/clock", env=env)
 
     return start
@@ -86,7 +102,7 @@ def _bare(port: int, work: Workload) -> AbstractContextManager[Any]:
 
 
 SERVERS = (
-    Server("mock", "mock (as `make mock` serves it)", _mock("--media-checks", "on"), prefill=True),
+    Server("mock", "mock (as `make mock` serves it)", _mock(), prefill=True, backlog=True),
     Server("mock_media_off", "mock, media checks off", _mock("--media-checks", "off"), prefill=True),
     Server(
         "mock_connexion",
@@ -155,6 +171,9 @@ def measure(
                     f"  {server.name:15s} {op:6s} {result.requests_per_second:9.0f} req/s  p50 {result.p50_ms:6.2f} ms"
                     f"  p99 {result.p99_ms:6.2f} ms  non-2xx {result.non_2xx}  errors {result.errors}"
                 )
+            if server.backlog:
+                figures["backlog"] = statuses(url)
+                log(f"  {server.name:15s} tasks per status when the submit run ended: {figures['backlog']}")
             results[server.name] = {"label": server.label, **figures}
     results["_workload"] = {
         "keys": keys,
@@ -165,6 +184,13 @@ def measure(
         "body": work.body,
     }
     return results
+
+
+def statuses(base: str) -> dict[str, int]:
+    """How many tasks the mock holds, per status (``GET /_mock/tasks``)."""
+    answer = httpx.get(f"{base}/_mock/tasks", timeout=120)
+    answer.raise_for_status()
+    return dict(Counter(str(row["status"]) for row in answer.json()["data"]))
 
 
 def _run(url: str, op: str, work: Workload, seconds: float, connections: int) -> WrkResult:
