@@ -41,7 +41,15 @@ from .backend import Backend
 from .config import MockConfig
 from .context import RequestContext, bearer_key, current_request, release_request, use_request
 from .control import CONTROL_HANDLERS
-from .errors import ApiError, catalogue_error, error_parts, render_error, retry_headers, to_api_error
+from .errors import (
+    ApiError,
+    as_oss_error,
+    catalogue_error,
+    error_parts,
+    render_error,
+    retry_headers,
+    to_api_error,
+)
 from .fastpath import FastPath, build_fast_path
 from .handlers import HANDLERS
 from .routing import CONTROL_BASE, router
@@ -54,6 +62,7 @@ logger = logging.getLogger("dashscope_mock")
 
 # Control-plane routes that are part of the simulated service (downloads, OSS uploads): journaled and faultable.
 SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
+OSS_OPERATIONS = SERVICE_CONTROL_OPERATIONS  # both are OSS's: the upload host and the result links
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -71,11 +80,13 @@ async def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
         request_id = ""
     else:
         request_id = context.request_id
+        if context.operation in OSS_OPERATIONS:  # the simulated OSS answers in its own terms, XML
+            error = as_oss_error(error)
         if error.status == 405:  # starlette only knows the first route of the path; the spec knows them all
             error.headers = {k: v for k, v in error.headers.items() if k.lower() != "allow"}
             error.headers["Allow"] = router().allowed(context.path)
     status, headers, body = error_parts(error, request_id)
-    return ConnexionResponse(status_code=status, mimetype="application/json", headers=headers, body=body)
+    return ConnexionResponse(status_code=status, mimetype=headers["Content-Type"], headers=headers, body=body)
 
 
 class _Bearer(BearerSecurityHandler):  # type: ignore[misc]
@@ -247,6 +258,7 @@ class MockApp:
             time_text=self.backend.format_time(arrival),
             request_id=context.assigned_request_id,
             duration_ms=round(ms, 3),
+            note=context.note,
         )
 
     @staticmethod

@@ -85,7 +85,6 @@ class Backend:
             store=self.store,
             ids=self.ids,
             scenarios=self.scenarios,
-            models=self.registry.names,
             now=self.now,
             tz=self.tz,
             files_dir=self.files_dir,

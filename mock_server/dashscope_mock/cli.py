@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
     )
     serve.add_argument(
+        "--strict-fields",
+        action="store_true",
+        help="answer 400 for undocumented keys in input/parameters (default: accept, ignore, note in the journal)",
+    )
+    serve.add_argument(
         "--upload-dir", default=None, help="uploads and rendered results (shared storage for replicas on several hosts)"
     )
     serve.add_argument(
@@ -111,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "LOG_LEVEL": args.log_level,
         "MEDIA_PROCESSES": "on",
     }
+    if args.strict_fields:
+        env["STRICT_FIELDS"] = "on"
     if args.upload_dir:
         env["UPLOAD_DIR"] = args.upload_dir
     if args.clock == "frozen":

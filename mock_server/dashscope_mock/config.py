@@ -8,8 +8,9 @@ Environment variables (read by ``MockConfig.from_env``, used by the CLI as defau
 ``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
 ``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
 (``model=N,...``), ``DASHSCOPE_MOCK_LEASE_SECONDS``, ``DASHSCOPE_MOCK_QUEUE_MAX``, ``DASHSCOPE_MOCK_UPLOAD_DIR``,
-``DASHSCOPE_MOCK_FROZEN_CLOCK`` (``on``: time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch
-seconds). Model timings live in the model modules; the task engine's defaults in the control spec.
+``DASHSCOPE_MOCK_STRICT_FIELDS`` (``on``: undocumented keys answer 400), ``DASHSCOPE_MOCK_FROZEN_CLOCK`` (``on``:
+time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the model
+modules; the task engine's defaults in the control spec.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class MockConfig:
     lease_seconds: float | None = None
     queue_max: int | None = None
     media_processes: bool = False
+    strict_fields: bool = False  # refuse undocumented keys in input/parameters (400), see the spec's x-leniency
 
     def concurrency_for(self, model: str) -> int | None:
         if model in self.concurrency:
@@ -118,6 +120,8 @@ class MockConfig:
             values["media_processes"] = processes.lower() in {"on", "1", "true", "yes"}
         if concurrency := env.get("DASHSCOPE_MOCK_CONCURRENCY"):
             values["concurrency"] = parse_concurrency(concurrency)
+        if strict := env.get("DASHSCOPE_MOCK_STRICT_FIELDS"):
+            values["strict_fields"] = strict.lower() in {"on", "1", "true", "yes"}
         if upload_dir := env.get("DASHSCOPE_MOCK_UPLOAD_DIR"):
             values["upload_dir"] = upload_dir
         if lease := env.get("DASHSCOPE_MOCK_LEASE_SECONDS"):

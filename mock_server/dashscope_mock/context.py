@@ -34,6 +34,7 @@ class RequestContext:
     headers: Mapping[str, str]
     base_url: str
     operation: str | None
+    note: str | None = None  # for the journal: what the mock did besides answering (undocumented fields ignored)
     _request_id: str | None = field(default=None, repr=False)
     _key: str | None = field(default=None, repr=False)
     _key_read: bool = field(default=False, repr=False)

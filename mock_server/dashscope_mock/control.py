@@ -7,6 +7,7 @@ routes of the simulated service: ``GET /_mock/results/{task_id}.mp4`` and the OS
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from connexion.lifecycle import ConnexionResponse
 from . import views
 from .backend import Backend
 from .context import current_request
-from .errors import ApiError, invalid_request, oss_error
+from .errors import XML, ApiError, oss_error, oss_xml
+from .routing import CONTROL_BASE as CONTROL_PREFIX
 
 __all__ = ["CONTROL_HANDLERS"]
 
 Answer = tuple[Any, int] | tuple[Any, int, dict[str, str]]
 OK = {"status": "ok"}
+OSS_BUCKET = "dashscope-file-mgr"  # the bucket of the service's upload host (dashscope-file-mgr.oss-cn-beijing)
 
 
 def _backend() -> Backend:
@@ -133,7 +136,7 @@ async def get_result(file_name: str) -> Any:
     return ConnexionResponse(status_code=200, mimetype="video/mp4", content_type="video/mp4", body=data)
 
 
-async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_: Any) -> Answer:
+async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_: Any) -> Any:
     form = body or {}
     fields = {str(k): str(v) for k, v in form.items() if k != "file" and not hasattr(v, "read")}
     if file is None:
@@ -143,10 +146,22 @@ async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_:
     elif isinstance(file, str | bytes):  # a client that sent the file part without a filename
         content = file.encode() if isinstance(file, str) else file
     else:
-        raise invalid_request()
-    _backend().uploads.store_upload(fields, bytes(content))
-    if fields.get("success_action_status") == "200":
+        raise oss_error("form")
+    record = _backend().uploads.store_upload(fields, bytes(content))
+    wanted = fields.get("success_action_status")
+    if wanted == "200":
         return "", 200
+    if wanted == "201":  # OSS describes the stored object in XML
+        key = record.url.removeprefix("oss://")
+        document = {
+            "Bucket": OSS_BUCKET,
+            "Location": f"{current_request().base_url}{CONTROL_PREFIX}/oss/{key}",
+            "Key": key,
+            "ETag": f'"{hashlib.md5(content, usedforsecurity=False).hexdigest().upper()}"',
+        }
+        return ConnexionResponse(
+            status_code=201, mimetype=XML, content_type=XML, body=oss_xml("PostResponse", document)
+        )
     return "", 204
 
 

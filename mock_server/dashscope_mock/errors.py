@@ -18,6 +18,7 @@ from dashscope_openapi import CatalogueEntry, Stage, error_catalogue, load_contr
 __all__ = [
     "RETRY_STATUSES",
     "ApiError",
+    "OssError",
     "catalogue_error",
     "entry",
     "error_parts",
@@ -32,6 +33,8 @@ logger = logging.getLogger("dashscope_mock")
 
 RETRY_STATUSES = (429, 503)
 JSON = "application/json"
+XML = "application/xml"
+OSS_HOST_ID = "dashscope.mock"
 
 
 class ApiError(Exception):
@@ -81,12 +84,45 @@ def invalid_request(model: str | None = None, kind: str = "invalid", path: str =
     return ApiError.from_entry(found, parameter=path)
 
 
-def oss_error(reason: str) -> ApiError:
-    """An OSS error of the upload form or of a result link (``x-oss-errors`` of ``openapi/mock-control.yaml``)."""
+class OssError(ApiError):
+    """An error of the simulated OSS (the upload form, result links): answered in OSS's XML, not DashScope's JSON."""
+
+
+def oss_error(reason: str, **values: str) -> OssError:
+    """An OSS error of the upload form or of a result link (``x-oss-errors`` of ``openapi/mock-control.yaml``);
+    ``values`` fill the message's ``{placeholders}``."""
     for item in load_control_spec()["x-oss-errors"]:
         if item["reason"] == reason:
-            return ApiError(int(item["status"]), str(item["code"]), str(item["message"]))
+            message = str(item["message"])
+            for name, value in values.items():
+                message = message.replace("{" + name + "}", value)
+            return OssError(int(item["status"]), str(item["code"]), message)
     raise LookupError(f"mock-control.yaml has no x-oss-errors entry with reason {reason!r}")
+
+
+def as_oss_error(error: ApiError) -> OssError:
+    """Any error on an OSS route, in OSS's terms (the status kept; OSS's code for it)."""
+    if isinstance(error, OssError):
+        return error
+    if error.status == 404:
+        return oss_error("missing")
+    codes = {403: "AccessDenied", 405: "MethodNotAllowed"}
+    if 400 <= error.status < 500:
+        converted = OssError(error.status, codes.get(error.status, "InvalidArgument"), error.message)
+    else:
+        converted = OssError(error.status, "InternalError", "We encountered an internal error. Please try again.")
+    converted.headers = dict(error.headers)
+    return converted
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def oss_xml(root: str, fields: Mapping[str, str]) -> bytes:
+    """An OSS XML document: ``<root><Name>value</Name>...</root>``."""
+    inner = "".join(f"  <{name}>{_xml(value)}</{name}>\n" for name, value in fields.items())
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}>\n{inner}</{root}>\n'.encode()
 
 
 def retry_headers(status: int, seconds: int) -> dict[str, str]:
@@ -127,7 +163,11 @@ def to_api_error(exc: BaseException) -> ApiError:
 
 
 def error_parts(error: ApiError, request_id: str) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers and JSON body of an error answer."""
+    """Status, headers and body of an error answer: DashScope's JSON, or OSS's XML for an ``OssError``."""
+    if isinstance(error, OssError):
+        fields = {"Code": error.code, "Message": error.message, "RequestId": request_id, "HostId": OSS_HOST_ID}
+        headers = {**error.headers, "x-oss-request-id": request_id, "Content-Type": XML}
+        return error.status, headers, oss_xml("Error", fields)
     body = json.dumps({"request_id": request_id, "code": error.code, "message": error.message}).encode()
     return error.status, {**error.headers, "X-Request-ID": request_id, "Content-Type": JSON}, body
 
@@ -136,5 +176,6 @@ def render_error(error: ApiError, request_id: str) -> tuple[int, list[tuple[byte
     """Status, raw headers and body of an error answer, written as connexion's error handling writes
     ``error_parts`` (a Starlette ``Response``), so the fast path and faults answer byte for byte alike."""
     status, headers, body = error_parts(error, request_id)
-    response = Response(content=body, status_code=status, media_type=JSON, headers=headers)
+    media_type = XML if isinstance(error, OssError) else JSON
+    response = Response(content=body, status_code=status, media_type=media_type, headers=headers)
     return response.status_code, list(response.raw_headers), bytes(response.body)

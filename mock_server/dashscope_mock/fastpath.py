@@ -25,7 +25,7 @@ from typing import Any
 from .context import RequestContext
 from .errors import ApiError, render_error, to_api_error
 from .handlers import HANDLERS, Answer
-from .validation import OperationValidator, operation_validators, parse_json_body
+from .validation import OperationValidator, check_body_in, operation_validators, parse_json_body
 
 __all__ = ["FastPath", "build_fast_path"]
 
@@ -82,7 +82,7 @@ class FastPath:
             op.validator.check_path(params)
             if raw is not None:
                 body = parse_json_body(raw)
-                op.validator.check_body(body)
+                check_body_in(context, op.validator, body)
                 kwargs["body"] = body
             data, status, extra = await op.handler(**kwargs)
         except Exception as exc:  # what connexion's error handlers would answer

@@ -6,7 +6,8 @@ service answers per model (liveportrait ``InvalidParamter.OutOfDefinition`` nami
 ``InvalidParameter`` "The style_level is invalid.", videoretalk "Field required: input.video_url"). So a body is
 checked against the branch the spec's discriminator names for its ``model``, and the first error is mapped to
 ``error_catalogue().for_request_error(model, "missing"|"invalid", "<dotted.path>")``. The ``X-DashScope-Async``
-header checks answer the service's 403s.
+header checks answer the service's 403s. Undocumented keys inside the objects ``x-leniency.unknown_keys`` names
+(``input``, ``parameters``) are accepted and named in the journal, unless the mock is strict (``--strict-fields``).
 
 Each schema is compiled twice into one object: ``jsonschema_rs`` decides quickly that a body is valid; when it is not
 (or when Rust cannot represent a value: NaN, a lone surrogate), Python's jsonschema (Draft 4 with connexion's request
@@ -29,6 +30,7 @@ from jsonschema.exceptions import ValidationError, best_match  # type: ignore[im
 
 from dashscope_openapi import load_control_spec, load_spec
 
+from .context import RequestContext, current_request
 from .errors import catalogue_error, invalid_request
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "OperationValidator",
     "SchemaCheck",
     "branches",
+    "check_body_in",
     "error_path",
     "operation_validators",
     "parse_json_body",
@@ -87,6 +90,23 @@ def _error_order(error: ValidationError) -> tuple[int, int]:
     return (-len(error.absolute_path), 1 if error.validator == "required" else 0)
 
 
+def lenient_objects() -> tuple[str, ...]:
+    """The objects of a request body whose undocumented keys are ignored (``x-leniency.unknown_keys.objects``)."""
+    return tuple(load_spec()["x-leniency"]["unknown_keys"]["objects"])
+
+
+def _lenient(branch: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, frozenset[str]]]:
+    """The branch with its lenient objects open to extra keys, and each object's documented keys."""
+    opened = copy.deepcopy(dict(branch))
+    documented: dict[str, frozenset[str]] = {}
+    for name in lenient_objects():
+        inner = opened.get("properties", {}).get(name)
+        if isinstance(inner, dict) and inner.get("additionalProperties") is False:
+            del inner["additionalProperties"]
+            documented[name] = frozenset(inner.get("properties", {}))
+    return opened, documented
+
+
 def branches(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     """The ``oneOf`` branches of a body schema by the ``model`` each pins."""
     found: dict[str, Mapping[str, Any]] = {}
@@ -131,7 +151,12 @@ class OperationValidator:
         schema = content.get("application/json", {}).get("schema")
         self.body_required = bool(operation.get("requestBody", {}).get("required"))
         self.has_json_body = schema is not None
-        self.branches = {model: SchemaCheck(branch) for model, branch in branches(schema or {}).items()}
+        found = branches(schema or {})
+        self.branches = {model: SchemaCheck(branch) for model, branch in found.items()}
+        self.lenient: dict[str, tuple[SchemaCheck, dict[str, frozenset[str]]]] = {}
+        for model, branch in found.items():
+            opened, documented = _lenient(branch)
+            self.lenient[model] = (SchemaCheck(opened), documented)
         self.body = SchemaCheck(schema) if schema is not None and not self.branches else None
 
     def check_headers(self, headers: Mapping[str, str]) -> None:
@@ -155,14 +180,15 @@ class OperationValidator:
             if name in values and not check.accepts(values[name]):
                 raise invalid_request()
 
-    def check_body(self, body: Any) -> None:
-        """The body against the branch of its ``model`` (or the whole schema), with the catalogue's message."""
+    def check_body(self, body: Any, *, strict: bool = False) -> list[str]:
+        """The body against the branch of its ``model`` (or the whole schema), with the catalogue's message. The
+        undocumented keys it ignored (``input.prompt``, ...), none when ``strict`` (they are refused then)."""
         if body is None:
             raise invalid_request()
         if not self.branches:
             if self.body is not None:
                 self._raise_first(self.body, body, None)
-            return
+            return []
         if not isinstance(body, dict):
             raise invalid_request()
         if "model" not in body:
@@ -172,7 +198,18 @@ class OperationValidator:
             raise invalid_request(None, "invalid", "model")
         if model not in self.branches:
             raise catalogue_error("ModelNotFound")
-        self._raise_first(self.branches[model], body, model)
+        if strict:
+            self._raise_first(self.branches[model], body, model)
+            return []
+        check, documented = self.lenient[model]
+        self._raise_first(check, body, model)
+        return [
+            f"{name}.{key}"
+            for name, known in documented.items()
+            if isinstance(body.get(name), dict)
+            for key in body[name]
+            if key not in known
+        ]
 
     @staticmethod
     def _raise_first(check: SchemaCheck, body: Any, model: str | None) -> None:
@@ -180,6 +217,13 @@ class OperationValidator:
         if error is not None:
             kind, path = error_path(error)
             raise invalid_request(model, kind, path)
+
+
+def check_body_in(context: RequestContext, validator: OperationValidator, body: Any) -> None:
+    """The body's checks as the request's mock is configured (``--strict-fields``); ignored keys go to the journal."""
+    ignored = validator.check_body(body, strict=context.backend.config.strict_fields)
+    if ignored:
+        context.note = "undocumented fields ignored: " + ", ".join(ignored)
 
 
 @functools.cache
@@ -212,7 +256,7 @@ class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     def _validate(self, body: Any) -> None:
         assert self._operation is not None  # _parse ran first
-        self._operation.check_body(body)
+        check_body_in(current_request(), self._operation, body)
 
 
 class DashScopeParameterValidator(ParameterValidator):  # type: ignore[misc]

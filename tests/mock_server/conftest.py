@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -73,3 +74,18 @@ def assert_error(response: httpx.Response, status: int, code: str, message: str 
     if message is not None:
         assert body["message"] == message
     return body
+
+
+def assert_oss_error(response: httpx.Response, status: int, code: str, message: str | None = None) -> dict[str, str]:
+    """An error of the simulated OSS: its XML ``<Error>`` with ``Code``, ``Message``, ``RequestId``, ``HostId``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "Error"
+    fields = {child.tag: child.text or "" for child in root}
+    assert set(fields) == {"Code", "Message", "RequestId", "HostId"}
+    assert fields["Code"] == code
+    assert response.headers["x-oss-request-id"] == fields["RequestId"]
+    if message is not None:
+        assert fields["Message"] == message
+    return fields

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from xml.etree import ElementTree
+
 import httpx
 import pytest
 
 from dashscope_mock import SUBMIT_PATH, MockDashScope
 from dashscope_openapi import limits
 
-from .conftest import BODIES, DETECT_PATH, assert_error, status, submit, task
+from .conftest import BODIES, DETECT_PATH, assert_error, assert_oss_error, status, submit, task
 
 
 @pytest.fixture
@@ -50,15 +52,9 @@ async def test_liveportrait_detect_shape(mock: MockDashScope) -> None:
             DETECT_PATH, json={"model": "liveportrait-detect", "input": {"image_url": "https://e.com/a.png"}}
         )
         assert failed.json()["output"] == {"pass": False, "message": "No human face detected."}
-        extra = await http.post(
-            DETECT_PATH,
-            json={
-                "model": "liveportrait-detect",
-                "input": {"image_url": "https://e.com/a.png"},
-                "parameters": {"ratio": "1:1"},
-            },
-        )
-        assert_error(extra, 400, "InvalidParameter")
+        as_the_sdk_sends = {"model": "liveportrait-detect", "input": {"image_url": "https://e.com/a.png"}}
+        empty = await http.post(DETECT_PATH, json={**as_the_sdk_sends, "parameters": {}})
+        assert empty.status_code == 200 and empty.json()["output"] == {"pass": True}
 
 
 def form(policy: dict[str, str], name: str) -> dict[str, str]:
@@ -127,7 +123,7 @@ async def test_expired_policy_is_403(mock: MockDashScope) -> None:
         policy = (await http.get("/api/v1/uploads", params={"action": "getPolicy", "model": "liveportrait"})).json()
         mock.advance(float(policy["data"]["expire_in_seconds"]) + 1)
         response = await http.post("/_mock/oss", data=form(policy["data"], "a.png"), files={"file": ("a.png", b"x")})
-        assert_error(response, 403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+        assert_oss_error(response, 403, "AccessDenied", "Invalid according to Policy: Policy expired.")
 
 
 async def test_upload_form_errors(mock: MockDashScope) -> None:
@@ -136,17 +132,34 @@ async def test_upload_form_errors(mock: MockDashScope) -> None:
         data = policy["data"]
         bad_signature = {**form(data, "a.png"), "Signature": "forged"}
         response = await http.post("/_mock/oss", data=bad_signature, files={"file": ("a.png", b"x")})
-        assert response.status_code == 403
+        assert_oss_error(response, 403, "SignatureDoesNotMatch")
         wrong_key = {**form(data, "a.png"), "key": "elsewhere/a.png"}
-        assert (await http.post("/_mock/oss", data=wrong_key, files={"file": ("a.png", b"x")})).status_code == 400
+        outside = await http.post("/_mock/oss", data=wrong_key, files={"file": ("a.png", b"x")})
+        condition = (
+            f'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "{data["upload_dir"]}/"]'
+        )
+        assert_oss_error(outside, 403, "AccessDenied", condition)
         ok = await http.post("/_mock/oss", data=form(data, "a.png"), files={"file": ("a.png", b"x")})
-        assert ok.status_code == 200
+        assert ok.status_code == 200 and ok.content == b""
         again = await http.post("/_mock/oss", data=form(data, "a.png"), files={"file": ("a.png", b"x")})
-        assert again.status_code == 409
+        assert_oss_error(again, 409, "FileAlreadyExists")
         no_file = await http.post("/_mock/oss", data=form(data, "b.png"))
-        assert no_file.status_code == 400
-        unknown = await http.get("/api/v1/uploads", params={"action": "getPolicy", "model": "gpt"})
-        assert_error(unknown, 404, "ModelNotFound")
+        assert_oss_error(no_file, 400, "InvalidArgument")
+        bare = {k: v for k, v in form(data, "c.png").items() if k != "success_action_status"}
+        assert (await http.post("/_mock/oss", data=bare, files={"file": ("c.png", b"x")})).status_code == 204
+        described = await http.post(
+            "/_mock/oss", data={**form(data, "d.png"), "success_action_status": "201"}, files={"file": ("d.png", b"x")}
+        )
+        assert described.status_code == 201 and described.headers["content-type"].startswith("application/xml")
+        root = ElementTree.fromstring(described.content)
+        assert root.tag == "PostResponse" and root.findtext("Key") == f"{data['upload_dir']}/d.png"
+        assert root.findtext("ETag") == '"9DD4E461268C8034F5C8564E155C67A6"'  # MD5 of b"x"
+
+
+async def test_get_policy_answers_for_any_model(mock: MockDashScope) -> None:
+    async with mock.async_client(headers={"Authorization": f"Bearer {mock.key}"}) as http:
+        other = await http.get("/api/v1/uploads", params={"action": "getPolicy", "model": "qwen-vl-plus"})
+        assert other.status_code == 200 and other.json()["data"]["upload_dir"].startswith("dashscope-instant/")
 
 
 async def test_uploads_expire_after_retention(mock: MockDashScope, client: httpx.AsyncClient) -> None:

@@ -11,7 +11,7 @@ import pytest
 from dashscope_mock import MockDashScope, ModelTiming
 from dashscope_openapi import limits
 
-from .conftest import assert_error, status, submit, task
+from .conftest import assert_error, assert_oss_error, status, submit, task
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}$")
 HOUR = 3600.0
@@ -152,10 +152,8 @@ async def test_result_url_serves_then_expires(mock: MockDashScope, client: httpx
     assert video.headers["content-type"] == "video/mp4"
     assert video.content[4:8] == b"ftyp"
     mock.advance(float(limits()["result_url_validity_hours"]) * HOUR + 1)
-    expired = await client.get(url)
-    assert expired.status_code == 403
-    assert expired.json()["code"] == "AccessDenied"
-    assert (await client.get("/_mock/results/nope.mp4")).status_code == 404
+    assert_oss_error(await client.get(url), 403, "AccessDenied", "Request has expired.")  # an expired OSS link
+    assert_oss_error(await client.get("/_mock/results/nope.mp4"), 404, "NoSuchKey")
 
 
 async def test_cancel_pending_only(mock: MockDashScope, client: httpx.AsyncClient) -> None:

@@ -27,6 +27,7 @@ from .live_portrait_parameters import LivePortraitParameters
 from .live_portrait_parameters_template_id import LivePortraitParametersTemplateId
 from .live_portrait_request import LivePortraitRequest
 from .live_portrait_request_model import LivePortraitRequestModel
+from .no_parameters import NoParameters
 from .submit_response import SubmitResponse
 from .submit_response_output import SubmitResponseOutput
 from .task_list_item import TaskListItem
@@ -73,6 +74,7 @@ __all__ = (
     "LivePortraitParametersTemplateId",
     "LivePortraitRequest",
     "LivePortraitRequestModel",
+    "NoParameters",
     "SubmitResponse",
     "SubmitResponseOutput",
     "TaskListItem",

@@ -17,6 +17,11 @@ T = TypeVar("T", bound="EmoDetectRequest")
 
 @_attrs_define
 class EmoDetectRequest:
+    """`parameters` is required (without it: `BadRequest.EmptyParameters`); `ratio` in it may be left out and then
+    takes its documented default (`1:1`).
+
+    """
+
     model: EmoDetectRequestModel
     input_: DetectInput
     parameters: EmoDetectParameters

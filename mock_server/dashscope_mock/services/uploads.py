@@ -14,7 +14,7 @@ from typing import Any
 
 from dashscope_openapi import limits
 
-from ..errors import catalogue_error, oss_error
+from ..errors import OssError, oss_error
 from ..ids import IdFactory
 from ..records import UploadRecord
 from ..store import ScenarioKeeper, Store
@@ -41,7 +41,6 @@ class UploadService:
         store: Store,
         ids: IdFactory,
         scenarios: ScenarioKeeper,
-        models: Callable[[], tuple[str, ...]],
         now: Callable[[], float],
         tz: timezone,
         files_dir: Path,
@@ -51,7 +50,6 @@ class UploadService:
         self.store = store
         self.ids = ids
         self.scenarios = scenarios
-        self.models = models
         self.now = now
         self.tz = tz
         self.files_dir = files_dir
@@ -59,9 +57,8 @@ class UploadService:
         self.retry_after_seconds = retry_after_seconds
 
     def policy(self, key: str, model: str, base_url: str) -> dict[str, Any]:
-        """The ``data`` of getPolicy: a policy signed for ``model`` and ``key``, valid for the documented time."""
-        if model not in self.models():
-            raise catalogue_error("ModelNotFound")
+        """The ``data`` of getPolicy: a policy signed for ``model`` (any name, as the service) and ``key``, valid for
+        the documented time."""
         now = self.now()
         uploads = limits()["uploads"]
         expire_in = int(uploads["policy_expire_in_seconds"])
@@ -101,16 +98,17 @@ class UploadService:
             raise oss_error("policy") from exc
         model = str(meta["model"])
         scenario = self.scenarios.take(model, "upload")
-        if scenario is not None and scenario.entry is not None:
-            raise scenario.error(self.retry_after_seconds)
+        if scenario is not None and scenario.entry is not None:  # scripted: the catalogue's code, in OSS's XML
+            scripted = scenario.error(self.retry_after_seconds)
+            raise OssError(scripted.status, scripted.code, scripted.message, scripted.headers)
         now = self.now()
         if now > float(meta["expires_at"]):
-            raise catalogue_error("AccessDenied", reason="policy_expired")
+            raise oss_error("policy_expired")
         object_key = fields.get("key", "")
         upload_dir = str(meta["upload_dir"])
         name = object_key[len(upload_dir) + 1 :] if object_key.startswith(upload_dir + "/") else ""
         if not name or "/" in name or name in (".", ".."):
-            raise oss_error("key")
+            raise oss_error("policy_condition", upload_dir=upload_dir)
         if len(content) > int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024:
             raise oss_error("size")
         url = OSS_PREFIX + object_key

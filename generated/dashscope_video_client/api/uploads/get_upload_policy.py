@@ -100,7 +100,9 @@ def sync_detailed(
     `oss://<upload_dir>/<name>` and a model call must send `X-DashScope-OssResourceResolve: enable`.
     Uploads are
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
-    "Invalid according to Policy: Policy expired.").
+    "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
+    recorded
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
 
     Args:
         action (GetUploadPolicyAction):
@@ -141,7 +143,9 @@ def sync(
     `oss://<upload_dir>/<name>` and a model call must send `X-DashScope-OssResourceResolve: enable`.
     Uploads are
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
-    "Invalid according to Policy: Policy expired.").
+    "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
+    recorded
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
 
     Args:
         action (GetUploadPolicyAction):
@@ -177,7 +181,9 @@ async def asyncio_detailed(
     `oss://<upload_dir>/<name>` and a model call must send `X-DashScope-OssResourceResolve: enable`.
     Uploads are
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
-    "Invalid according to Policy: Policy expired.").
+    "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
+    recorded
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
 
     Args:
         action (GetUploadPolicyAction):
@@ -216,7 +222,9 @@ async def asyncio(
     `oss://<upload_dir>/<name>` and a model call must send `X-DashScope-OssResourceResolve: enable`.
     Uploads are
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
-    "Invalid according to Policy: Policy expired.").
+    "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
+    recorded
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
 
     Args:
         action (GetUploadPolicyAction):
