@@ -57,6 +57,9 @@ class RequestContext:
             self._key_read = True
         return self._key
 
+    def add_note(self, text: str) -> None:
+        self.note = text if self.note is None else f"{self.note}; {text}"
+
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 

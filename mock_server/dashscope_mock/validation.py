@@ -223,7 +223,7 @@ def check_body_in(context: RequestContext, validator: OperationValidator, body: 
     """The body's checks as the request's mock is configured (``--strict-fields``); ignored keys go to the journal."""
     ignored = validator.check_body(body, strict=context.backend.config.strict_fields)
     if ignored:
-        context.note = "undocumented fields ignored: " + ", ".join(ignored)
+        context.add_note("undocumented fields ignored: " + ", ".join(ignored))
 
 
 @functools.cache
@@ -261,8 +261,16 @@ class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
 class DashScopeParameterValidator(ParameterValidator):  # type: ignore[misc]
     """connexion's hook for parameters: the operation's validator checks headers and path parameters (the service's
-    403s for ``X-DashScope-Async``), connexion the rest (unknown query parameters under strict validation)."""
+    403s for ``X-DashScope-Async``), connexion the rest. Unknown query parameters of the service's API are ignored
+    and journaled (``x-leniency.unknown_query_parameters``), refused with ``--strict-fields``."""
 
     def validate_request(self, request: Any) -> None:
         _validator_of(request.scope).check_headers(request.headers)
+        context = current_request()
+        lenient = load_spec()["x-leniency"]["unknown_query_parameters"]["ignored"]
+        if self.strict_validation and lenient and context.path.startswith("/api/"):
+            extra = sorted(self.validate_query_parameter_list(request, self.security_query_params))
+            if extra and not context.backend.config.strict_fields:
+                context.add_note("undocumented query parameters ignored: " + ", ".join(extra))
+                self.strict_validation = False  # this validator serves this one request
         super().validate_request(request)

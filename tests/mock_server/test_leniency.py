@@ -83,3 +83,18 @@ def test_face_detect_takes_the_empty_parameters_the_official_sdk_sends(strict: b
         assert x2 - x1 == y2 - y1, "ratio defaults to the documented 1:1"
         unknown = {**body, "parameters": {"ratio": "1:1"}}
         assert _post(mock, DETECT_PATH, unknown, sync).status_code == (400 if strict else 200)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_task_queries_ignore_undocumented_query_parameters(strict: bool) -> None:
+    """The official SDK's aiohttp ``call`` polls with the call's parameters in the query string."""
+    with mock_dashscope(strict_fields=strict) as mock, mock.client(headers=mock.headers) as http:
+        task_id = http.post(SUBMIT_PATH, json=BODIES["liveportrait"]).json()["output"]["task_id"]
+        polled = http.get(f"/api/v1/tasks/{task_id}/", params={"template_id": "normal", "video_fps": 30})
+        if strict:
+            assert_error(polled, 400, "InvalidParameter")
+            return
+        assert polled.status_code == 200 and polled.json()["output"]["task_id"] == task_id
+        entry = mock.requests("getTask")[-1]
+        assert entry.note == "undocumented query parameters ignored: template_id, video_fps"
+        assert http.get("/api/v1/tasks", params={"foo": 1}).status_code == 200

@@ -83,12 +83,6 @@ async def test_call_submits_and_waits_in_one_call() -> None:
     assert result_url("liveportrait", done.output).startswith("http")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mock bug: BaseAsyncAioApi.call hands its parameters to wait(), which sends them as query parameters of "
-    "every poll (GET /api/v1/tasks/{id}/?template_id=normal&...); the mock answers 400 InvalidParameter where the "
-    "service ignores unknown query parameters (the SDK's own AioVideoSynthesis.call polls the same way)",
-)
 async def test_call_with_parameters_submits_and_waits_in_one_call() -> None:
     inputs, parameters = submit_example("liveportrait")
     assert parameters
