@@ -35,7 +35,7 @@ from connexion.validators import FormDataValidator, MultiPartFormDataValidator
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
-from dashscope_openapi import load_control_spec, load_spec
+from dashscope_openapi import limits, load_control_spec, load_spec
 
 from .backend import Backend
 from .config import MockConfig
@@ -46,6 +46,7 @@ from .errors import (
     as_oss_error,
     catalogue_error,
     error_parts,
+    oss_error,
     render_error,
     retry_headers,
     to_api_error,
@@ -215,12 +216,19 @@ class MockApp:
                 await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
                 await send_wrapper({"type": "http.response.body", "body": body})
                 return
-            fast = self.fast_path
-            if fast is not None and operation in fast.operations:
-                passed_on = await fast.serve(operation, resolved.params, scope, receive, send_wrapper, context)
-                if passed_on is None:
-                    return
-                receive = passed_on  # connexion answers it (and reads the body the fast path may have read)
+            try:
+                receive = self._bounded(receive, scope, operation)
+                fast = self.fast_path
+                if fast is not None and operation in fast.operations:
+                    passed_on = await fast.serve(operation, resolved.params, scope, receive, send_wrapper, context)
+                    if passed_on is None:
+                        return
+                    receive = passed_on  # connexion answers it (and reads the body the fast path may have read)
+            except ApiError as refused:  # a body past its bound, before connexion had it
+                code, raw, body = render_error(refused, context.request_id)
+                await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
+                await send_wrapper({"type": "http.response.body", "body": body})
+                return
             await self.core(scope, receive, send_wrapper)
         finally:
             release_request(token)
@@ -228,6 +236,27 @@ class MockApp:
             self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
             if not control:
                 self._log(context, scope, original_path, status, elapsed_ms)
+
+    @staticmethod
+    def _bounded(receive: Any, scope: Any, operation: str | None) -> Any:
+        """``receive`` that refuses a body past its bound (``x-limits``): a JSON body, or an upload form's file."""
+        limit = int(limits()["request_body_max_bytes"])
+        if operation in OSS_OPERATIONS:
+            limit = int(limits()["uploads"]["max_file_size_mb"]) * 2**20 + limit  # the file and its form fields
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(operation)
+        seen = 0
+
+        async def bounded() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _too_large(operation)
+            return message
+
+        return bounded
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         """Server start resumes queued work (``Backend.start``); shutdown stops this process's workers."""
@@ -294,6 +323,11 @@ class MockApp:
             raise ConnectionDropped()
         transport.close()
         cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
+
+
+def _too_large(operation: str | None) -> ApiError:
+    """An oversized body: the service's 413, or OSS's ``EntityTooLarge`` on the upload host."""
+    return oss_error("size") if operation in OSS_OPERATIONS else catalogue_error("BadRequest.TooLarge")
 
 
 def create_app(

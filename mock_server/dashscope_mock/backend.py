@@ -12,6 +12,7 @@ workers) with its ``runner`` (where media work runs), ``detection`` (face-detect
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -36,7 +37,35 @@ from .services.uploads import UploadService
 from .services.work_pool import WorkPool
 from .store import SqliteStore, Store, open_store
 
-__all__ = ["Backend", "load_media"]
+__all__ = ["Backend", "load_media", "remove_abandoned_folders"]
+
+FILES_PREFIX = "dashscope-mock-"
+OWNER_FILE = ".owner-pid"
+
+
+def remove_abandoned_folders(root: Path | None = None) -> int:
+    """Remove the temporary folders of mocks whose process is gone (killed before ``close``); their count."""
+    removed = 0
+    for folder in Path(root or tempfile.gettempdir()).glob(FILES_PREFIX + "*"):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge: no owner recorded (or not readable)
+        if owner == os.getpid() or _alive(owner):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def load_media(config: MockConfig, registry: ModelRegistry) -> Media:
@@ -71,12 +100,16 @@ class Backend:
         self.journal = self.store.journal
         self.ids = IdFactory(self.config.seed)
         self.tz = service_timezone(self.config.timezone_offset_hours)
+        self._own_files = False
         if self.config.upload_dir:
             self.files_dir = Path(self.config.upload_dir)
         elif isinstance(self.store, SqliteStore):
             self.files_dir = self.store.path.with_name(self.store.path.name + ".files")
         else:
-            self.files_dir = Path(tempfile.mkdtemp(prefix="dashscope-mock-"))
+            remove_abandoned_folders()
+            self.files_dir = Path(tempfile.mkdtemp(prefix=FILES_PREFIX))
+            (self.files_dir / OWNER_FILE).write_text(str(os.getpid()))
+            self._own_files = True
         self.files_dir.mkdir(parents=True, exist_ok=True)
         retry_after = self.config.retry_after_seconds
         self.rates = QueryRateLimiter(self.config.query_qps(), retry_after, self.now, self.store.rates)
@@ -219,6 +252,8 @@ class Backend:
             self.clock.reset()
         shutil.rmtree(self.files_dir, ignore_errors=True)
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        if self._own_files:
+            (self.files_dir / OWNER_FILE).write_text(str(os.getpid()))
 
     async def drain(self) -> None:
         """Work until no queued media work is left (tests)."""
@@ -229,3 +264,5 @@ class Backend:
         self.runner.close()
         self.media.close()
         self.store.close()
+        if self._own_files:  # a temporary folder of this mock: gone with it
+            shutil.rmtree(self.files_dir, ignore_errors=True)

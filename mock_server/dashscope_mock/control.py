@@ -8,7 +8,9 @@ routes of the simulated service: ``GET /_mock/results/{task_id}.mp4`` and the OS
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import inspect
+import io
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -141,13 +143,11 @@ async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_:
     fields = {str(k): str(v) for k, v in form.items() if k != "file" and not hasattr(v, "read")}
     if file is None:
         file = form.get("file")
-    if hasattr(file, "read"):
-        content = await file.read()
-    elif isinstance(file, str | bytes):  # a client that sent the file part without a filename
-        content = file.encode() if isinstance(file, str) else file
-    else:
+    if isinstance(file, str | bytes):  # a client that sent the file part without a filename
+        file = io.BytesIO(file.encode() if isinstance(file, str) else file)
+    if not hasattr(file, "read"):
         raise oss_error("form")
-    record = _backend().uploads.store_upload(fields, bytes(content))
+    record = await _backend().uploads.store_upload(fields, _reader(file))
     wanted = fields.get("success_action_status")
     if wanted == "200":
         return "", 200
@@ -157,12 +157,30 @@ async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_:
             "Bucket": OSS_BUCKET,
             "Location": f"{current_request().base_url}{CONTROL_PREFIX}/oss/{key}",
             "Key": key,
-            "ETag": f'"{hashlib.md5(content, usedforsecurity=False).hexdigest().upper()}"',
+            "ETag": f'"{_md5(Path(record.path))}"',
         }
         return ConnexionResponse(
             status_code=201, mimetype=XML, content_type=XML, body=oss_xml("PostResponse", document)
         )
     return "", 204
+
+
+def _reader(file: Any) -> Callable[[int], Awaitable[bytes]]:
+    """``read(n)`` of a form file: starlette's ``UploadFile`` (async) or a plain file object."""
+
+    async def read(size: int) -> bytes:
+        chunk = file.read(size)
+        return bytes(await chunk) if inspect.isawaitable(chunk) else bytes(chunk)
+
+    return read
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stored:
+        for block in iter(lambda: stored.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest().upper()
 
 
 CONTROL_HANDLERS: Mapping[str, Callable[..., Any]] = {

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from connexion.exceptions import ProblemException
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from dashscope_openapi import CatalogueEntry, Stage, error_catalogue, load_control_spec
@@ -156,8 +157,8 @@ def to_api_error(exc: BaseException) -> ApiError:
         if 400 <= status < 500:  # bad request, extra parameters, 415 wrong content type: all 400 at the service
             return invalid_request()
         return catalogue_error("InternalError")
-    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError):
-        return invalid_request()
+    if isinstance(exc, UnicodeDecodeError | json.JSONDecodeError | RecursionError | MultiPartException):
+        return invalid_request()  # a body no parser takes: the service's bad request
     logger.error("unexpected error", exc_info=exc)
     return catalogue_error("InternalError")
 

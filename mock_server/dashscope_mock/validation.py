@@ -125,8 +125,9 @@ def parse_json_body(raw: bytes, encoding: str = "utf-8") -> Any:
     if not text.strip():
         return None
     try:
+        # A name twice in an object: the later value wins (x-leniency.duplicate_keys).
         return json.loads(text, parse_constant=_not_json)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise invalid_request() from exc
 
 
@@ -268,7 +269,8 @@ class DashScopeParameterValidator(ParameterValidator):  # type: ignore[misc]
         _validator_of(request.scope).check_headers(request.headers)
         context = current_request()
         lenient = load_spec()["x-leniency"]["unknown_query_parameters"]["ignored"]
-        if self.strict_validation and lenient and context.path.startswith("/api/"):
+        strict: bool = self.strict_validation  # type: ignore[has-type]  # connexion's attribute, untyped
+        if strict and lenient and context.path.startswith("/api/"):
             extra = sorted(self.validate_query_parameter_list(request, self.security_query_params))
             if extra and not context.backend.config.strict_fields:
                 context.add_note("undocumented query parameters ignored: " + ", ".join(extra))

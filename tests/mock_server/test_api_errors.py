@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dashscope_mock import SUBMIT_PATH, MockDashScope
+from dashscope_mock import SUBMIT_PATH, MockDashScope, mock_dashscope
 from dashscope_openapi import error_catalogue
 
 from .conftest import BODIES, DETECT_PATH, assert_error, submit
@@ -201,8 +201,10 @@ async def test_unexpected_exception_is_500_with_shape(mock: MockDashScope, clien
     assert_error(await client.get("/api/v1/tasks/x"), 500, "InternalError")
 
 
-async def test_query_with_unknown_parameter_is_400(client: httpx.AsyncClient) -> None:
-    assert_error(await client.get("/api/v1/tasks", params={"bogus": "1"}), 400, "InvalidParameter")
+async def test_query_with_unknown_parameter_is_ignored_unless_strict(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/tasks", params={"bogus": "1"})).status_code == 200  # x-leniency
+    with mock_dashscope(strict_fields=True) as strict, strict.client(headers=strict.headers) as http:
+        assert_error(http.get("/api/v1/tasks", params={"bogus": "1"}), 400, "InvalidParameter")
 
 
 async def test_swagger_ui_and_specs_are_served(mock: MockDashScope) -> None:

@@ -7,12 +7,13 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dashscope_openapi import limits
+from dashscope_openapi import limits, load_control_spec
 
 from ..errors import OssError, oss_error
 from ..ids import IdFactory
@@ -23,6 +24,32 @@ __all__ = ["OSS_PREFIX", "UploadService", "key_id", "short_hash"]
 
 OSS_PREFIX = "oss://"
 HOUR = 3600.0
+CHUNK = 1024 * 1024
+_SAFE_SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8})?")
+
+
+def _valid_object_name(key: str) -> bool:
+    """OSS's naming rules: 1-1023 bytes of UTF-8, no control characters."""
+    limit = int(load_control_spec()["x-oss-object-name-max-bytes"])
+    return 0 < len(key.encode("utf-8", "surrogatepass")) <= limit and not any(ord(c) < 32 or c == "\x7f" for c in key)
+
+
+async def _stream_to(path: Path, read: Callable[[int], Awaitable[bytes]], max_bytes: int) -> int:
+    """Copy ``read`` to ``path`` chunk by chunk; OSS's ``EntityTooLarge`` (and nothing kept) past ``max_bytes``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    size = 0
+    try:
+        with partial.open("wb") as out:
+            while chunk := await read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise oss_error("size")
+                out.write(chunk)
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return size
 
 
 def short_hash(text: str, length: int = 16) -> str:
@@ -86,8 +113,9 @@ class UploadService:
     def _sign(self, policy: str) -> str:
         return base64.b64encode(hmac.new(self.secret, policy.encode(), hashlib.sha1).digest()).decode()
 
-    def store_upload(self, fields: Mapping[str, str], content: bytes) -> UploadRecord:
-        """The OSS form POST: check the signed policy, then keep the file as ``oss://<key>``."""
+    async def store_upload(self, fields: Mapping[str, str], read: Callable[[int], Awaitable[bytes]]) -> UploadRecord:
+        """The OSS form POST: check the signed policy and the object name, then stream the file (``read(n)``) to disk,
+        refusing it as soon as it passes the size limit; kept as ``oss://<key>``."""
         policy = fields.get("policy", "")
         if not hmac.compare_digest(self._sign(policy).encode(), fields.get("Signature", "").encode()):
             raise oss_error("signature")
@@ -105,21 +133,20 @@ class UploadService:
         if now > float(meta["expires_at"]):
             raise oss_error("policy_expired")
         object_key = fields.get("key", "")
+        if not _valid_object_name(object_key):
+            raise oss_error("object_name")
         upload_dir = str(meta["upload_dir"])
         name = object_key[len(upload_dir) + 1 :] if object_key.startswith(upload_dir + "/") else ""
         if not name or "/" in name or name in (".", ".."):
             raise oss_error("policy_condition", upload_dir=upload_dir)
-        if len(content) > int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024:
-            raise oss_error("size")
         url = OSS_PREFIX + object_key
         if self.store.get_upload(url) is not None and fields.get("x-oss-forbid-overwrite", "false") == "true":
             raise oss_error("overwrite")
-        path = self.files_dir / "uploads" / short_hash(object_key, 32) / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
-        record = UploadRecord(
-            url=url, model=model, owner=str(meta["owner"]), created_at=now, path=str(path), size=len(content)
-        )
+        # On disk under a hash of the key (a client's name is never a path), with the name's extension kept.
+        suffix = Path(name).suffix if _SAFE_SUFFIX.fullmatch(Path(name).suffix) else ""
+        path = self.files_dir / "uploads" / f"{short_hash(object_key, 32)}{suffix}"
+        size = await _stream_to(path, read, int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024)
+        record = UploadRecord(url=url, model=model, owner=str(meta["owner"]), created_at=now, path=str(path), size=size)
         self.store.add_upload(record)
         return record
 

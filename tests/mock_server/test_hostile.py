@@ -1,0 +1,170 @@
+"""Hostile requests get the service's error shape (or OSS's on the upload host), never a 500 or plain text, and cost
+only bounded resources."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, MockDashScope
+from dashscope_mock.backend import FILES_PREFIX, OWNER_FILE, remove_abandoned_folders
+from dashscope_mock.services.uploads import _stream_to
+from dashscope_openapi import limits
+
+from .conftest import BODIES, DETECT_PATH, assert_error, assert_oss_error
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def http(mock: MockDashScope) -> Iterator[httpx.Client]:
+    with mock.client(headers=mock.headers) as client:
+        yield client
+
+
+def _deep(depth: int) -> str:
+    return '{"model":"liveportrait","input":' + "[" * depth + "]" * depth + "}"
+
+
+@pytest.mark.parametrize("path", [SUBMIT_PATH, DETECT_PATH])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _deep(5000).encode(),
+        b'{"model":"liveportrait","input":{"image_url":"\xff\xfe"}}',
+        b'{"model":"liveportrait","input":{"image_url":"https://e.com/a.png","audio_url":NaN}}',
+        b'{"model":"liveportrait","input":',
+        b"\x00\x01\x02",
+    ],
+    ids=["nested-5000-deep", "invalid-utf8", "nan", "truncated", "binary"],
+)
+def test_unparsable_bodies_are_the_services_400(http: httpx.Client, path: str, body: bytes) -> None:
+    headers = {**JSON, "X-DashScope-Async": "enable"} if path == SUBMIT_PATH else JSON
+    if path == DETECT_PATH:
+        http.headers.pop("X-DashScope-Async", None)
+    answer = http.post(path, content=body, headers=headers)
+    assert_error(answer, 400, answer.json()["code"])
+    assert answer.json()["code"].startswith(("InvalidParameter", "BadRequest"))
+
+
+def test_a_duplicate_key_takes_the_later_value(mock: MockDashScope, http: httpx.Client) -> None:
+    body = '{"model":"emo-v1","model":"liveportrait","input":{"image_url":"https://e.com/a.png",'
+    body += '"audio_url":"https://e.com/a.mp3"}}'
+    answer = http.post(SUBMIT_PATH, content=body, headers=JSON)
+    assert answer.status_code == 200, answer.text
+    assert next(iter(mock.backend.store.all_tasks())).model == "liveportrait"
+
+
+def test_a_body_past_its_bound_is_413(http: httpx.Client, mock: MockDashScope) -> None:
+    bound = int(limits()["request_body_max_bytes"])
+    padded = {**BODIES["liveportrait"], "input": {**BODIES["liveportrait"]["input"], "pad": "x" * bound}}
+    assert_error(http.post(SUBMIT_PATH, json=padded), 413, "BadRequest.TooLarge")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"model":"liveportrait","input":{"pad":"'
+        for _ in range(bound // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}}'
+
+    assert_error(http.post(SUBMIT_PATH, content=chunks(), headers=JSON), 413, "BadRequest.TooLarge")
+    assert not list(mock.backend.store.all_tasks())
+
+
+def _policy(http: httpx.Client) -> dict[str, str]:
+    data: dict[str, str] = http.get("/api/v1/uploads", params={"action": "getPolicy", "model": "liveportrait"}).json()[
+        "data"
+    ]
+    return data
+
+
+def _form(policy: dict[str, str], key: str) -> dict[str, str]:
+    return {
+        "OSSAccessKeyId": policy["oss_access_key_id"],
+        "Signature": policy["signature"],
+        "policy": policy["policy"],
+        "key": key,
+    }
+
+
+@pytest.mark.parametrize("name", ["a\x00b.png", "a\x07.png", "é" * 600])
+def test_an_invalid_object_name_is_osss_400(http: httpx.Client, name: str) -> None:
+    policy = _policy(http)
+    answer = http.post("/_mock/oss", data=_form(policy, f"{policy['upload_dir']}/{name}"), files={"file": ("a", b"x")})
+    assert_oss_error(answer, 400, "InvalidObjectName")
+
+
+def test_malformed_forms_are_osss_400(http: httpx.Client) -> None:
+    policy = _policy(http)
+    form = _form(policy, f"{policy['upload_dir']}/a.png")
+    many_fields = {**form, **{f"field{i}": "x" for i in range(5000)}}
+    assert_oss_error(http.post("/_mock/oss", data=many_fields, files={"file": ("a", b"x")}), 400, "InvalidArgument")
+    many_files = [("file", (f"a{i}.png", b"x")) for i in range(1500)]
+    assert_oss_error(http.post("/_mock/oss", data=form, files=many_files), 400, "InvalidArgument")
+    raw = http.post(
+        "/_mock/oss", content=b"--x\r\nnot a part", headers={"Content-Type": "multipart/form-data; boundary=x"}
+    )
+    assert raw.status_code == 400 and raw.headers["content-type"].startswith("application/xml")
+
+
+def test_a_stored_upload_answers_204_without_a_body(http: httpx.Client) -> None:
+    policy = _policy(http)
+    answer = http.post("/_mock/oss", data=_form(policy, f"{policy['upload_dir']}/a.png"), files={"file": ("a", b"x")})
+    assert answer.status_code == 204 and answer.content == b""
+    assert answer.headers.get("content-length", "0") == "0"
+
+
+def test_an_upload_streams_to_disk_and_stops_at_the_limit(tmp_path: Path) -> None:
+    sent = 0
+
+    async def read(size: int) -> bytes:
+        nonlocal sent
+        sent += size
+        return b"x" * size  # endless
+
+    target = tmp_path / "upload.bin"
+    with pytest.raises(Exception) as refused:
+        asyncio.run(_stream_to(target, read, max_bytes=3 * 2**20))
+    assert getattr(refused.value, "code", None) == "EntityTooLarge"
+    assert sent <= 4 * 2**20 + 2**20, "reading stopped right after the limit"
+    assert list(tmp_path.iterdir()) == [], "nothing kept, not even a partial file"
+
+
+def test_temporary_folders_are_removed_at_close_and_when_abandoned(tmp_path: Path) -> None:
+    backend = Backend(MockConfig(media_checks=False))
+    own = backend.files_dir
+    assert own.name.startswith(FILES_PREFIX) and (own / OWNER_FILE).read_text() == str(os.getpid())
+    backend.close()
+    assert not own.exists()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    abandoned, alive, foreign = tmp_path / f"{FILES_PREFIX}a", tmp_path / f"{FILES_PREFIX}b", tmp_path / "other"
+    for folder, pid in ((abandoned, dead.stdout.strip()), (alive, str(os.getpid())), (foreign, dead.stdout.strip())):
+        folder.mkdir()
+        (folder / OWNER_FILE).write_text(pid)
+    assert remove_abandoned_folders(tmp_path) == 1
+    assert not abandoned.exists() and alive.exists() and foreign.exists()
+
+
+def test_no_answer_is_plain_text(mock: MockDashScope, http: httpx.Client) -> None:
+    """A sample of odd requests on every route family: each answer is JSON or OSS XML, with a request id."""
+    odd: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/api/v1/tasks/%00", {}),
+        ("DELETE", "/api/v1/tasks", {}),
+        ("POST", "/api/v1/tasks/x/cancel", {"content": b"\xff" * 10, "headers": JSON}),
+        ("GET", "/api/v1/uploads", {"params": {"action": "nope"}}),
+        ("PUT", SUBMIT_PATH, {"content": b"{}"}),
+        ("POST", "/_mock/oss", {"content": b"x", "headers": {"Content-Type": "text/plain"}}),
+        ("GET", "/_mock/results/..%2F..%2Fetc%2Fpasswd.mp4", {}),
+    ]
+    for method, path, kwargs in odd:
+        answer = http.request(method, path, **kwargs)
+        assert answer.status_code < 500, (method, path, answer.text)
+        kind = answer.headers.get("content-type", "")
+        assert kind.startswith(("application/json", "application/xml")), (method, path, kind, answer.text)
