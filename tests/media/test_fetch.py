@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from dashscope_mock.media import Fetcher, MediaFailure
-from dashscope_mock.media.fetch import CHUNK_SIZE, FetchError, default_download_timeout
+from dashscope_mock.media.fetch import (
+    CHUNK_SIZE,
+    SYNC_DOWNLOAD_TIMEOUT,
+    FetchError,
+    default_download_timeout,
+    synchronous,
+)
 from dashscope_openapi import limits, model_limits
 
 from .conftest import FileServer
@@ -250,3 +256,41 @@ async def test_file_urls_are_read_only_when_the_mock_says_they_are_its_own(tmp_p
 
 def test_the_chunk_size_bounds_over_reading() -> None:
     assert CHUNK_SIZE <= 256 * 1024
+
+
+def test_a_detectors_download_is_bounded_by_seconds_a_tasks_by_the_spec() -> None:
+    fetcher = Fetcher()
+    assert fetcher.timeout == default_download_timeout()  # task inputs: the documented 60 s
+    assert fetcher.sync_timeout == SYNC_DOWNLOAD_TIMEOUT <= 5  # face-detect answers within seconds
+    assert synchronous("emo-detect-v1") and synchronous("liveportrait-detect")
+    assert not synchronous("emo-v1") and not synchronous("no-such-model")
+    assert Fetcher(timeout=1).sync_timeout == 1  # never longer than the overall bound
+
+
+@pytest.mark.parametrize("model", ["emo-detect-v1", "liveportrait-detect"])
+async def test_a_silent_host_fails_a_detectors_download_fast(tmp_path: Path, model: str) -> None:
+    with socket.socket() as sock:  # accepts connections (the kernel's backlog) and never answers
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/a.jpg"
+        started = time.monotonic()
+        with pytest.raises(MediaFailure) as caught:
+            await Fetcher(sync_timeout=0.5).fetch(url, tmp_path / "a", model=model, input="image")
+        assert time.monotonic() - started < 3  # cut off at the synchronous bound, not the task timeout (60 s)
+    assert caught.value.kind == "timeout"
+    assert (caught.value.code, caught.value.reason) == ("InvalidURL", "detect_download")  # the detectors' download code
+
+
+async def test_a_resolver_that_never_answers_fails_a_detectors_download_fast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def never(*args: object, **kwargs: object) -> object:
+        await asyncio.Event().wait()  # a lookup stuck behind a resolver that drops queries
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", never)
+    started = time.monotonic()
+    with pytest.raises(MediaFailure) as caught:
+        await Fetcher(sync_timeout=0.5).fetch("http://0/a.jpg", tmp_path / "a", model="emo-detect-v1", input="image")
+    assert time.monotonic() - started < 3
+    assert (caught.value.code, caught.value.reason) == ("InvalidURL", "detect_download")

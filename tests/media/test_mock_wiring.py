@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import av
@@ -102,6 +103,15 @@ def factory_face_box() -> list[int]:
     return list(detect_faces(factory.face_rgb())[0])
 
 
+def _reader(content: bytes) -> Callable[[int], Awaitable[bytes]]:
+    stream = io.BytesIO(content)
+
+    async def read(size: int) -> bytes:
+        return stream.read(size)
+
+    return read
+
+
 async def test_offline_users_upload_their_files_to_the_mock() -> None:
     async with async_mock_dashscope(media_checks=True, rate_limit=False) as mock:
         urls = {}
@@ -112,7 +122,7 @@ async def test_offline_users_upload_their_files_to_the_mock() -> None:
                 "Signature": policy["signature"],
                 "key": f"{policy['upload_dir']}/{name}",
             }
-            urls[name] = mock.backend.uploads.store_upload(fields, content).url
+            urls[name] = (await mock.backend.uploads.store_upload(fields, _reader(content))).url
         assert all(url.startswith("oss://") for url in urls.values())
         headers = {**mock.headers, "X-DashScope-OssResourceResolve": "enable"}
         async with mock.async_client(headers=headers) as client:

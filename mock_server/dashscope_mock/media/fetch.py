@@ -3,7 +3,9 @@
 Bounds: ``max_bytes`` per input from the spec (a ``Content-Length`` above it is refused before the body is read;
 without one, reading stops at the first chunk past the limit, so at most ``max_bytes + chunk_size`` bytes are read and
 nothing oversize is ever held: the body streams to a file); one overall timeout per download (default
-``x-limits.download_timeout_seconds``), which also cuts off slow-drip servers; at most ``max_redirects`` redirects,
+``x-limits.download_timeout_seconds``), which also cuts off slow-drip servers, and a shorter one (``sync_timeout``,
+default :data:`SYNC_DOWNLOAD_TIMEOUT`) for a detector's image, downloaded while its caller waits for the answer;
+the timeouts cover name resolution, connecting and reading alike; at most ``max_redirects`` redirects,
 each to http(s) only; no other scheme (``file://``, ``ftp://``, ``data:`` …). The one exception is for the mock
 itself: with ``local_files=True``, ``file://`` URLs the mock wrote (its resolved uploads) are read from disk, with the
 same size bound; never pass it for URLs a client sent. Bodies are requested with
@@ -27,21 +29,40 @@ from urllib.request import url2pathname
 
 import httpx
 
-from dashscope_openapi import limits
+from dashscope_openapi import limits, load_spec
 
 from .errors import failure, input_limits
 
-__all__ = ["FetchError", "Fetched", "Fetcher", "OssResolver", "default_download_timeout"]
+__all__ = [
+    "SYNC_DOWNLOAD_TIMEOUT",
+    "FetchError",
+    "Fetched",
+    "Fetcher",
+    "OssResolver",
+    "default_download_timeout",
+    "synchronous",
+]
 
 OssResolver = Callable[[str], "bytes | Path | Awaitable[bytes | Path | None] | None"]
 """The mock's upload store: ``oss://…`` → the file's bytes or path, or ``None`` when there is no such upload."""
 
 CHUNK_SIZE = 64 * 1024
 MAX_REDIRECTS = 3
+SYNC_DOWNLOAD_TIMEOUT = 5.0
+"""Seconds a detector's download may take (face-detect answers synchronously, ``x-models.<model>.kind: detect``).
+The documented 60 s (``x-limits.download_timeout_seconds``) is for task inputs, fetched after the submit answered; a
+face-detect caller waits for the download, so a host that accepts and never answers, or a resolver that drops queries
+(the lookup waits behind others in the event loop's thread pool), fails it as a download failure within seconds."""
 
 
 def default_download_timeout() -> float:
     return float(limits()["download_timeout_seconds"])
+
+
+def synchronous(model: str) -> bool:
+    """Whether ``model`` answers in the request (a detector), so its downloads get :data:`SYNC_DOWNLOAD_TIMEOUT`."""
+    facts = load_spec().get("x-models", {}).get(model, {})
+    return bool(facts.get("kind") == "detect")
 
 
 def _fallback_max_bytes() -> int:
@@ -69,17 +90,22 @@ class FetchError(Exception):
 
 
 class Fetcher:
-    """Downloads inputs into files, within the spec's limits. Safe to share; each call uses its own connection pool."""
+    """Downloads inputs into files, within the spec's limits. Safe to share; each call uses its own connection pool.
+
+    ``timeout`` bounds a task input's download, ``sync_timeout`` a detector's (never longer than ``timeout``).
+    """
 
     def __init__(
         self,
         *,
         timeout: float | None = None,
+        sync_timeout: float | None = None,
         max_redirects: int = MAX_REDIRECTS,
         chunk_size: int = CHUNK_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.timeout = default_download_timeout() if timeout is None else float(timeout)
+        self.sync_timeout = min(self.timeout, SYNC_DOWNLOAD_TIMEOUT if sync_timeout is None else float(sync_timeout))
         self.max_redirects = max_redirects
         self.chunk_size = chunk_size
         self._transport = transport
@@ -99,13 +125,20 @@ class Fetcher:
 
         Raises :class:`MediaFailure` with the spec's code for that model and input: ``download`` (refused,
         unreachable, bad scheme, unknown upload), ``timeout`` (falls back to ``download`` where the model has no
-        timeout code) or ``bytes``.
+        timeout code) or ``bytes``. A detector's download is bounded by ``sync_timeout``, any other by ``timeout``.
         """
         spec = input_limits(model, input)
         max_bytes = int(spec.get("max_bytes", _fallback_max_bytes()))
+        timeout = self.sync_timeout if synchronous(model) else self.timeout
         try:
             return await self.fetch_raw(
-                url, dest, max_bytes, oss_resolve=oss_resolve, resolve_oss=resolve_oss, local_files=local_files
+                url,
+                dest,
+                max_bytes,
+                oss_resolve=oss_resolve,
+                resolve_oss=resolve_oss,
+                local_files=local_files,
+                timeout=timeout,
             )
         except FetchError as error:
             raise failure(
@@ -121,8 +154,11 @@ class Fetcher:
         oss_resolve: bool = False,
         resolve_oss: OssResolver | None = None,
         local_files: bool = False,
+        timeout: float | None = None,
     ) -> Fetched:
-        """Like :meth:`fetch` with an explicit bound; raises :class:`FetchError`."""
+        """Like :meth:`fetch` with an explicit bound (``timeout``: default ``self.timeout``); raises
+        :class:`FetchError`."""
+        timeout = self.timeout if timeout is None else timeout
         scheme = urlsplit(url).scheme.lower()
         if scheme == "oss":
             return await self._resolve_oss(url, dest, max_bytes, oss_resolve, resolve_oss)
@@ -131,17 +167,17 @@ class Fetcher:
         if scheme not in ("http", "https"):
             raise FetchError("download", f"unsupported scheme {scheme or '(none)'!r}")
         try:
-            async with asyncio.timeout(self.timeout):
-                return await self._download(url, dest, max_bytes)
+            async with asyncio.timeout(timeout):
+                return await self._download(url, dest, max_bytes, timeout)
         except TimeoutError as error:
-            raise FetchError("timeout", f"no complete answer within {self.timeout:g} s", _read_so_far(dest)) from error
+            raise FetchError("timeout", f"no complete answer within {timeout:g} s", _read_so_far(dest)) from error
         except httpx.TimeoutException as error:
             raise FetchError("timeout", f"{type(error).__name__}: {error}", _read_so_far(dest)) from error
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as error:
             raise FetchError("download", f"{type(error).__name__}: {error}", _read_so_far(dest)) from error
 
-    async def _download(self, url: str, dest: Path, max_bytes: int) -> Fetched:
-        client_timeout = httpx.Timeout(self.timeout)
+    async def _download(self, url: str, dest: Path, max_bytes: int, timeout: float) -> Fetched:
+        client_timeout = httpx.Timeout(timeout)
         headers = {"Accept-Encoding": "identity", "User-Agent": "dashscope-mock-media"}
         async with httpx.AsyncClient(
             follow_redirects=False,
