@@ -53,6 +53,7 @@ from .errors import (
 )
 from .fastpath import FastPath, build_fast_path
 from .handlers import HANDLERS
+from .keys import account, masked
 from .routing import CONTROL_BASE, router
 from .seam import Media
 from .validation import DashScopeBodyValidator, DashScopeParameterValidator
@@ -281,7 +282,7 @@ class MockApp:
             path=path,
             query=scope.get("query_string", b"").decode("latin-1"),
             operation=context.operation,
-            key=context.key,
+            key=account(context.key) if context.key else None,
             status=status,
             time=arrival,
             time_text=self.backend.format_time(arrival),
@@ -301,7 +302,7 @@ class MockApp:
             path + ("?" + query if query else ""),
             status or "dropped",
             ms,
-            (key[:6] + "…") if key else "-",
+            masked(key) if key else "-",
             context.assigned_request_id or "-",
         )
 

@@ -16,19 +16,31 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import ipaddress
 import logging
 import os
+import secrets
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["app_from_env", "main"]
+__all__ = ["app_from_env", "is_loopback_host", "main"]
 
 ENV_PREFIX = "DASHSCOPE_MOCK_"
 
 
 def _media_available() -> bool:
     return importlib.util.find_spec("dashscope_mock.media") is not None
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a bind address (or name) only listens on this machine."""
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def app_from_env() -> Any:
@@ -81,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
     )
     serve.add_argument(
+        "--allow-fetch", default=None, help="CIDRs inputs may always be fetched from, e.g. 10.0.0.0/8,192.168.1.0/24"
+    )
+    serve.add_argument("--public-host", default=None, help="host names clients use to reach the mock (Host header)")
+    serve.add_argument(
+        "--control-token", default=None, help="the control plane's bearer token (a non-loopback bind makes one)"
+    )
+    serve.add_argument(
         "--strict-fields",
         action="store_true",
         help="answer 400 for undocumented keys in input/parameters (default: accept, ignore, note in the journal)",
@@ -116,6 +135,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "LOG_LEVEL": args.log_level,
         "MEDIA_PROCESSES": "on",
     }
+    loopback = is_loopback_host(args.host)
+    env["HOST"] = args.host
+    env["FETCH_PRIVATE"] = "on" if loopback else "off"  # a mock others can reach fetches no private address
+    if args.allow_fetch:
+        env["ALLOW_FETCH"] = args.allow_fetch
+    if args.public_host:
+        env["PUBLIC_HOST"] = args.public_host
+    token = args.control_token or os.environ.get(ENV_PREFIX + "CONTROL_TOKEN")
+    if token is None and not loopback:
+        token = secrets.token_urlsafe(24)
+        print(f"dashscope-mock: control-plane token (Authorization: Bearer …): {token}", file=sys.stderr)
+    if token:
+        env["CONTROL_TOKEN"] = token
     if args.strict_fields:
         env["STRICT_FIELDS"] = "on"
     if args.upload_dir:

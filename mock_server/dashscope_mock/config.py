@@ -8,7 +8,9 @@ Environment variables (read by ``MockConfig.from_env``, used by the CLI as defau
 ``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
 ``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
 (``model=N,...``), ``DASHSCOPE_MOCK_LEASE_SECONDS``, ``DASHSCOPE_MOCK_QUEUE_MAX``, ``DASHSCOPE_MOCK_UPLOAD_DIR``,
-``DASHSCOPE_MOCK_STRICT_FIELDS`` (``on``: undocumented keys answer 400), ``DASHSCOPE_MOCK_FROZEN_CLOCK`` (``on``:
+``DASHSCOPE_MOCK_STRICT_FIELDS`` (``on``: undocumented keys answer 400), ``DASHSCOPE_MOCK_FETCH_PRIVATE``,
+``DASHSCOPE_MOCK_ALLOW_FETCH`` (CIDRs), ``DASHSCOPE_MOCK_HOST``, ``DASHSCOPE_MOCK_PUBLIC_HOST``,
+``DASHSCOPE_MOCK_CONTROL_TOKEN``, ``DASHSCOPE_MOCK_FROZEN_CLOCK`` (``on``:
 time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the model
 modules; the task engine's defaults in the control spec.
 """
@@ -73,6 +75,15 @@ class MockConfig:
     queue_max: int | None = None
     media_processes: bool = False
     strict_fields: bool = False  # refuse undocumented keys in input/parameters (400), see the spec's x-leniency
+    # Safe to share. ``fetch_private``: inputs may come from loopback and private addresses (in process, and a mock
+    # bound to loopback only); ``allow_fetch``: CIDRs always allowed (``--allow-fetch``). ``public_hosts``: names the
+    # Host header may carry besides loopback names and the bound address. ``control_token``: the control plane
+    # wants ``Authorization: Bearer <token>`` (a non-loopback bind always has one).
+    fetch_private: bool = True
+    allow_fetch: tuple[str, ...] = ()
+    bind_host: str | None = None
+    public_hosts: tuple[str, ...] = ()
+    control_token: str | None = None
 
     def concurrency_for(self, model: str) -> int | None:
         if model in self.concurrency:
@@ -120,6 +131,16 @@ class MockConfig:
             values["media_processes"] = processes.lower() in {"on", "1", "true", "yes"}
         if concurrency := env.get("DASHSCOPE_MOCK_CONCURRENCY"):
             values["concurrency"] = parse_concurrency(concurrency)
+        if fetch_private := env.get("DASHSCOPE_MOCK_FETCH_PRIVATE"):
+            values["fetch_private"] = fetch_private.lower() in {"on", "1", "true", "yes"}
+        if allow_fetch := env.get("DASHSCOPE_MOCK_ALLOW_FETCH"):
+            values["allow_fetch"] = tuple(c.strip() for c in allow_fetch.split(",") if c.strip())
+        if bind_host := env.get("DASHSCOPE_MOCK_HOST"):
+            values["bind_host"] = bind_host
+        if public := env.get("DASHSCOPE_MOCK_PUBLIC_HOST"):
+            values["public_hosts"] = tuple(h.strip().lower() for h in public.split(",") if h.strip())
+        if token := env.get("DASHSCOPE_MOCK_CONTROL_TOKEN"):
+            values["control_token"] = token
         if strict := env.get("DASHSCOPE_MOCK_STRICT_FIELDS"):
             values["strict_fields"] = strict.lower() in {"on", "1", "true", "yes"}
         if upload_dir := env.get("DASHSCOPE_MOCK_UPLOAD_DIR"):

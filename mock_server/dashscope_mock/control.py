@@ -20,6 +20,7 @@ from . import views
 from .backend import Backend
 from .context import current_request
 from .errors import XML, ApiError, oss_error, oss_xml
+from .keys import account
 from .routing import CONTROL_BASE as CONTROL_PREFIX
 
 __all__ = ["CONTROL_HANDLERS"]
@@ -111,7 +112,7 @@ async def list_tasks(key: str | None = None, model: str | None = None) -> Answer
     tasks = [
         views.control_task(record, snap, expired=expired, format_time=backend.format_time)
         for record, snap, expired in backend.tasks.everything()
-        if (key is None or record.key == key) and (model is None or record.model == model)
+        if (key is None or record.key == account(key)) and (model is None or record.model == model)
     ]
     return {"data": tasks}, 200
 
@@ -119,7 +120,8 @@ async def list_tasks(key: str | None = None, model: str | None = None) -> Answer
 async def list_requests(
     operation: str | None = None, key: str | None = None, path_contains: str | None = None
 ) -> Answer:
-    entries = _backend().journal.entries(operation=operation, key=key, path_contains=path_contains)
+    wanted = account(key) if key is not None else None  # the journal holds accounts, never keys
+    entries = _backend().journal.entries(operation=operation, key=wanted, path_contains=path_contains)
     return views.data_view(entries), 200
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import views
 from .context import current_request
+from .keys import account
 from .services.uploads import key_id
 
 __all__ = ["HANDLERS", "Answer"]
@@ -25,9 +26,10 @@ def _answer(body: dict[str, Any], status: int = 200) -> Answer:
 
 
 def _key() -> str:
+    """The caller's account (``keys.account``): services never see a key in clear."""
     key = current_request().key
     assert key is not None  # the security layer let the request in
-    return key
+    return account(key)
 
 
 def _oss_resolve() -> bool:

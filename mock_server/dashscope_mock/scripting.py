@@ -19,6 +19,7 @@ from typing import Any, Literal
 from dashscope_openapi import CatalogueEntry, error_catalogue
 
 from .errors import ApiError, retry_headers
+from .keys import masked
 
 __all__ = ["Fault", "Faults", "Journal", "JournalEntry", "Scenario", "Scenarios"]
 
@@ -237,7 +238,10 @@ class JournalEntry:
     task_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        if self.key is not None:
+            data["key"] = masked(self.key)
+        return data
 
     def wanted(self, operation: str | None, key: str | None, path_contains: str | None) -> bool:
         return (

@@ -33,6 +33,7 @@ from .app import MockApp, create_app
 from .backend import Backend
 from .clock import VirtualClock
 from .config import MockConfig
+from .keys import account
 from .scripting import Fault, JournalEntry, Scenario
 from .seam import Media
 
@@ -171,6 +172,9 @@ class MockDashScope:
         return self.backend.faults.add(kind=kind, operation=operation, **kwargs)
 
     def requests(self, operation: str | None = None, **filters: Any) -> list[JournalEntry]:
+        """The journal; ``key=`` takes a key in clear (the journal holds only its account, ``keys.account``)."""
+        if filters.get("key") is not None:
+            filters["key"] = account(filters["key"])
         return self.backend.journal.entries(operation=operation, **filters)
 
     def reset(self) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import entry
+from .keys import masked
 from .lifecycle import Snapshot
 from .plugins import Detector, VideoModel
 from .records import TaskRecord
@@ -132,7 +133,7 @@ def control_task(
     """One task of ``GET /_mock/tasks``."""
     view: dict[str, Any] = {
         "task_id": record.task_id,
-        "key": record.key,
+        "key": masked(record.key),
         "model": record.model,
         "status": snap.status,
         "submit_time": format_time(record.submit_at),

@@ -4,6 +4,7 @@ only bounded resources."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, MockDashScope
+from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, MockDashScope, mock_dashscope
 from dashscope_mock.backend import FILES_PREFIX, OWNER_FILE, remove_abandoned_folders
 from dashscope_mock.services.uploads import _stream_to
 from dashscope_openapi import limits
@@ -168,3 +169,20 @@ def test_no_answer_is_plain_text(mock: MockDashScope, http: httpx.Client) -> Non
         assert answer.status_code < 500, (method, path, answer.text)
         kind = answer.headers.get("content-type", "")
         assert kind.startswith(("application/json", "application/xml")), (method, path, kind, answer.text)
+
+
+def test_keys_are_never_stored_or_shown_in_clear(tmp_path: Path) -> None:
+    secret = "sk-0123456789abcdef-REAL-KEY-wxyz"
+    state = tmp_path / "state.db"
+    with mock_dashscope(state=f"sqlite:///{state}", keys=frozenset({secret}), key=secret) as mock:
+        with mock.client(headers=mock.headers) as http:
+            task_id = http.post(SUBMIT_PATH, json=BODIES["liveportrait"]).json()["output"]["task_id"]
+            http.get(f"/api/v1/tasks/{task_id}")
+            http.get("/api/v1/tasks/x", headers={"Authorization": "Bearer sk-rejected-key-9999"})
+            listed = [http.get("/_mock/tasks").json(), http.get("/_mock/requests").json()]
+        shown = json.dumps(listed, ensure_ascii=False)
+        assert secret not in shown and "sk-rejected-key-9999" not in shown
+        assert listed[0]["data"][0]["key"] == "sk-…wxyz"
+        assert len(mock.requests(key=secret)) >= 2, "the journal still matches a key given in clear"
+    stored = state.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("state.db*") if p.is_file())
+    assert secret.encode() not in stored and b"sk-rejected-key-9999" not in stored
