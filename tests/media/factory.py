@@ -1,7 +1,7 @@
 """Media made by the tests themselves: images (Pillow), tones (numpy → WAV/MP3/AAC), short videos (PyAV).
 
-The only committed medium is ``tests/fixtures/face_grace_hopper.jpg`` (public domain, see its ``.md`` file): a real
-face is needed for a real Haar detection.
+Committed media: ``tests/fixtures/face_grace_hopper.jpg`` (public domain, see its ``.md`` file), a real face for the
+real face detector, and the labelled photographs of ``tests/fixtures/photos`` (see ``photos.py``).
 """
 
 from __future__ import annotations

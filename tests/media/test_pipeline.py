@@ -11,7 +11,7 @@ import pytest
 from dashscope_mock.media import MediaFailure, Prepared
 from dashscope_openapi import model_limits
 
-from . import factory
+from . import factory, photos
 from .conftest import FileServer
 from .harness import ModelMedia
 
@@ -226,6 +226,7 @@ async def test_videoretalk_reference_face(pipeline: ModelMedia, http_server: Fil
     http_server.files["blank.mp4"] = factory.video_bytes(2.0, fps=15, picture=factory.blank(640, 704))
     http_server.files["a.wav"] = factory.wav_bytes(2.0)
     http_server.files["ref.jpg"] = factory.FACE_JPG.read_bytes()
+    http_server.files["other.jpg"] = photos.PHOTOS.joinpath("obama.jpg").read_bytes()
     http_server.files["upside.png"] = factory.image_bytes(factory.face_rgb()[::-1], "PNG")
     http_server.files["noface.png"] = factory.image_bytes(factory.blank(600, 600), "PNG")
     http_server.files["wide.png"] = factory.image_bytes(factory.blank(1300, 600), "PNG")
@@ -233,10 +234,11 @@ async def test_videoretalk_reference_face(pipeline: ModelMedia, http_server: Fil
     ready = await prepared(
         pipeline, "videoretalk", retalk_body(http_server, "v.mp4", "a.wav", http_server.url("ref.jpg"))
     )
-    assert ready.details["match"] > 0.8
+    assert ready.details["match"] < 0.3  # the embedding distance to the nearest face of the video: the same photo
     for video, ref, code in [
         ("blank.mp4", "ref.jpg", "InvalidFile.FaceNotMach"),  # nobody in the video
-        ("v.mp4", "upside.png", "InvalidFile.FaceNotMach"),  # a "face" that is not hers
+        ("v.mp4", "other.jpg", "InvalidFile.FaceNotMach"),  # somebody else
+        ("v.mp4", "upside.png", "InvalidFile.Content"),  # an upside-down face is no face
         ("v.mp4", "noface.png", "InvalidFile.Content"),
         ("v.mp4", "wide.png", "InvalidFile.ImageSize"),
     ]:

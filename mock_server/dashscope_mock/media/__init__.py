@@ -15,14 +15,18 @@ Decisions where the docs are silent:
   request (HTTP 400, not billed); anything else is a failed check, shaped as ``x-models.<detector>.detect_answer``
   says (liveportrait-detect borrows liveportrait's messages).
 - emo-v1 boxes outside the image or an ``ext_bbox`` of neither 1:1 nor 3:4 (±2 px): ``InvalidParameter`` (reason
-  ``format``) as a FAILED task. ``InvalidFile.Content`` when the portrait has no face or more than one (faces
-  narrower than 0.4 x the widest are ignored). liveportrait takes the widest of several faces.
+  ``format``) as a FAILED task.
+- Faces (``portrait``): a model and its face-detect model run the same checks, those whose kind the input's
+  ``errors`` map names: no face / several people, too dark, cut by the frame, covered, turned or tilted, and for emo
+  the face's size for the ratio; thresholds are the spec's ``faces``/``face_proportion`` (the mock's calibration,
+  docs/FACES.md). liveportrait takes the widest of several faces. Images are seen upright (EXIF orientation).
 - Results: liveportrait keeps the portrait's aspect with the longest side at 512 (without ``paste_back``, a square
   around the face); emo-v1 the documented 512x512 / 512x704 at 25 fps; videoretalk the input's frame rate, longest
   side at most 1280. ``usage.video_duration`` is rounded to 0.01 s and the file lasts that long (±1 frame).
 
 Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
-``faces`` (Haar detection, ``ext_bbox``, similarity), ``render`` (MP4 output), ``kit`` (``MediaKit``, ``RealMedia``).
+``faces`` (dlib detection, landmarks, pose, embeddings, ``ext_bbox``), ``portrait`` (the face checks), ``render``
+(MP4 output), ``kit`` (``MediaKit``, ``RealMedia``).
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from __future__ import annotations
 from ..seam import MediaFailure
 from .checks import check_audio, check_emo_boxes, check_image, check_video
 from .errors import failure
-from .faces import detect_faces, ext_bbox
+from .faces import detect_faces, ext_bbox, find_faces
 from .fetch import Fetched, Fetcher, OssResolver
 from .kit import MediaKit, Prepared, RealMedia
+from .portrait import portrait_face
 
 __all__ = [
     "Fetched",
@@ -49,4 +54,6 @@ __all__ = [
     "detect_faces",
     "ext_bbox",
     "failure",
+    "find_faces",
+    "portrait_face",
 ]

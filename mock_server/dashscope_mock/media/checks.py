@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from dashscope_openapi import model_limits
 
 from .errors import failure, input_limits
-from .faces import Box, detect_faces, ratio_of
+from .faces import Box, ratio_of
 from .probe import AudioInfo, ProbeError, VideoInfo, decode_image, probe_audio, probe_image, probe_video
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "check_emo_boxes",
     "check_image",
     "check_video",
-    "single_face",
 ]
 
 BBOX_TOLERANCE_PX = 2
@@ -125,16 +124,6 @@ def _check_duration(model: str, input: str, spec: Any, duration: float, url: str
         "max_seconds" in spec and duration > spec["max_seconds"]
     ):
         raise failure(model, input, "duration", url=url, detail=f"{duration:.3f} s")
-
-
-def single_face(model: str, input: str, rgb: NDArray[np.uint8], *, url: str = "", allow_many: bool = False) -> Box:
-    """The face of a portrait: ``no_face`` when none; ``many_faces`` when several (unless ``allow_many``: widest)."""
-    faces = detect_faces(rgb)
-    if not faces:
-        raise failure(model, input, "no_face", url=url, detail="no face detected")
-    if len(faces) > 1 and not allow_many:
-        raise failure(model, input, "many_faces", url=url, detail=f"{len(faces)} faces detected")
-    return faces[0]
 
 
 def _box(value: object) -> Box | None:

@@ -29,6 +29,12 @@ FailureKind = Literal[
     "no_face",
     "many_faces",
     "no_match",  # videoretalk: the reference face is not in the video
+    "dark",  # the face (or, with none found, the image) is too dark to see
+    "face_cut",  # the frame cuts the face (its landmarks fall outside the image)
+    "face_occluded",  # something flat covers an eye, the nose or the mouth
+    "face_pose",  # the head is turned (yaw) or tilted (roll) too far
+    "proportion",  # the face is too small in the image, or too large for the requested ratio's region
+    "full_body",  # a 3:4 (half-body) region is asked for but the image ends below the face
     "bbox",  # emo-v1: face_bbox/ext_bbox outside the image or ext_bbox of another ratio
     "ratio",  # emo-detect-v1: a ratio parameter of no documented ratio
 ]

@@ -1,111 +1,306 @@
-"""Offline face detection (OpenCV's bundled Haar cascade), ``ext_bbox`` geometry and a face-similarity measure.
+"""Offline face analysis with dlib: HOG detection, 68 landmarks, head pose, 128-d face embeddings; ``ext_bbox``.
 
-Decisions (the docs are silent):
+Everything installs from PyPI and nothing is downloaded at run time: ``dlib-bin`` brings dlib with its HOG frontal
+face detector built in; ``face-recognition-models`` ships the landmark predictor and the embedding network as package
+data. The models load once per process, lazily (:func:`preload` starts that in a background thread), and run under a
+lock each: dlib's detector and network keep scratch state between calls.
 
-- Detection: ``haarcascade_frontalface_default.xml`` from ``cv2.data.haarcascades``, loaded once and used under a
-  lock (a ``CascadeClassifier`` is not documented as thread-safe). The image is scaled so its longest side is at most
-  :data:`DETECT_MAX_SIDE` and histogram-equalised; ``scaleFactor`` 1.1, ``minNeighbors`` 5, faces of at least 1/20 of
-  the shorter side (and 24 px). Boxes are returned in the input image's pixels.
-- Counting people: a detection narrower than :data:`SIGNIFICANT_FACE` x the widest one is ignored, so a small false
-  positive in the background does not make a portrait "multi person".
+Decisions (the docs are silent; the thresholds are the spec's, ``x-limits.models.<model>.<input>.faces``, read into
+:class:`FaceLimits`; docs/FACES.md shows how they were chosen):
+
+- Detection is bounded work: the image is scaled so its longest side is :data:`DETECT_SIDE` and searched once at
+  dlib's own scale (faces of 80 px and more there); only when that finds no face, or one so small that a significant
+  face could be below 80 px, is it searched again upsampled once (faces of 40 px, 5 % of the longest side, and more).
+  Landmarks and embeddings use the full-resolution image.
+- A face counts when its detection score is at least ``min_score``; a face narrower than ``significant_width`` x the
+  widest is background, not a person.
+- Head pose from the landmarks: roll is the angle of the line through the eye centres; yaw the sine-law estimate from
+  where the nose tip sits between the jaw's two ends along that line (0 facing the camera, ±90 in profile).
 - ``ext_bbox``: 1:1 is a square of :data:`HEAD_SCALE` x the face's longer side centred a little below the face centre
   (chin and neck); 3:4 (width:height) is :data:`HALF_BODY_SCALE` x the face width wide, 4/3 as tall, starting
   :data:`HEADROOM` x the face height above the face (head and upper body). A box larger than the image shrinks about
-  its centre keeping the ratio; then it is shifted to lie inside the image. Width and height are exact multiples of
-  the ratio's terms.
-- Similarity (videoretalk's reference face vs. the video's faces): Pearson correlation of 32x32 grey, histogram-
-  equalised thumbnails of the two face crops (the inner 80 % of each box), in [-1, 1], maximised over small shifts
-  (±8 %) and scales (±8 %) of the video's box because Haar boxes jitter. The same photo, re-encoded, rescaled or
-  darkened, scores ≈ 0.85-1; another face, an upside-down face or background ≈ 0-0.45. :data:`MATCH_THRESHOLD`
-  (0.6) separates them. It is a mock's deterministic heuristic, not a face recogniser: it checks that the reference
-  image shows what the video shows.
+  its centre keeping the ratio, then shifts to lie inside. Width and height are exact multiples of the ratio's terms.
+- Identity: the Euclidean distance of dlib's 128-d embeddings (``face_recognition``'s measure: the same person
+  ≲ 0.6, different people ≳ 0.6).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 import cv2
+import dlib  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import NDArray
 
+from .errors import input_limits
+
 __all__ = [
-    "DETECT_MAX_SIDE",
-    "MATCH_THRESHOLD",
+    "DETECT_SIDE",
     "Box",
-    "aligned_similarity",
+    "Face",
+    "FaceLimits",
     "best_match",
     "detect_faces",
     "ext_bbox",
-    "face_signature",
+    "face_embedding",
+    "face_limits",
+    "find_faces",
+    "head_pose",
+    "preload",
     "ratio_of",
-    "similarity",
 ]
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (x2/y2 exclusive: width = x2 - x1)
+RGB = NDArray[np.uint8]
+_T = TypeVar("_T")
 
-DETECT_MAX_SIDE = 800
-SIGNIFICANT_FACE = 0.4
+DETECT_SIDE = 800
+_WINDOW = 80  # dlib's HOG window: the smallest face it finds without upsampling
 HEAD_SCALE = 2.2
 HALF_BODY_SCALE = 2.6
 HEADROOM = 0.6
-MATCH_THRESHOLD = 0.6
-_THUMB = 32
-_ALIGN_SHIFTS = (-0.08, -0.04, 0.0, 0.04, 0.08)
-_ALIGN_SCALES = (0.92, 1.0, 1.08)
-
-_cascade: Any = None
-_cascade_lock = threading.Lock()
+# 68-point landmark indices (iBUG 300-W).
+LEFT_EYE, RIGHT_EYE = slice(36, 42), slice(42, 48)
+NOSE, MOUTH = slice(27, 36), slice(48, 60)
+NOSE_TIP, JAW_LEFT, JAW_RIGHT = 30, 0, 16
 
 
-def _classifier() -> Any:
-    global _cascade
-    if _cascade is None:
-        path = str(cv2.data.haarcascades) + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
-        classifier = cv2.CascadeClassifier(path)
-        if classifier.empty():  # pragma: no cover - opencv-python-headless 4.x always ships it
-            raise RuntimeError(f"cannot load the Haar cascade {path}")
-        _cascade = classifier
-    return _cascade
+@dataclass(frozen=True)
+class FaceLimits:
+    """The mock's calibration of the face checks (``x-limits.models.<model>.<input>.faces``)."""
+
+    min_score: float
+    significant_width: float
+    min_luma: float
+    max_outside_landmarks: int
+    min_part_contrast: float
+    max_yaw_degrees: float
+    max_roll_degrees: float
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> FaceLimits:
+        return cls(
+            min_score=float(spec["min_score"]),
+            significant_width=float(spec["significant_width"]),
+            min_luma=float(spec["min_luma"]),
+            max_outside_landmarks=int(spec["max_outside_landmarks"]),
+            min_part_contrast=float(spec["min_part_contrast"]),
+            max_yaw_degrees=float(spec["max_yaw_degrees"]),
+            max_roll_degrees=float(spec["max_roll_degrees"]),
+        )
 
 
-def _grey(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    if rgb.ndim == 2:
-        return rgb
-    return np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face, in the pixels of the image it was found in.
+
+    ``rect`` is dlib's box, which may reach past the image (a face cut by the frame); ``box`` is it clipped to the
+    image. ``sub_detector`` is which of the HOG detector's five filters fired (0 front, 1 and 2 turned left/right,
+    3 and 4 front rotated left/right). ``landmarks`` are the 68 points, also possibly outside the image.
+    """
+
+    rect: tuple[int, int, int, int]
+    box: Box
+    score: float
+    sub_detector: int
+    landmarks: NDArray[np.int64]
+
+    @property
+    def width(self) -> int:
+        return self.rect[2] - self.rect[0]
+
+    @property
+    def height(self) -> int:
+        return self.rect[3] - self.rect[1]
+
+    def landmarks_outside(self, width: int, height: int) -> int:
+        """How many landmarks lie outside a ``width`` x ``height`` image (where the predictor had to guess)."""
+        x, y = self.landmarks[:, 0], self.landmarks[:, 1]
+        return int(((x < 0) | (y < 0) | (x >= width) | (y >= height)).sum())
 
 
-def detect_faces(rgb: NDArray[np.uint8]) -> list[Box]:
-    """The significant frontal faces in an RGB (or grey) image, widest first, in the image's pixels."""
-    grey = _grey(rgb)
+# ------------------------------------------------------------------------------------------------------ models
+def _model_path(name: str) -> str:
+    """A model file of ``face_recognition_models``, found without importing it (its ``__init__`` needs
+    ``pkg_resources``, which recent setuptools no longer has)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency of the package
+        raise RuntimeError("face_recognition_models is not installed")
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / name
+    if not path.is_file():  # pragma: no cover
+        raise RuntimeError(f"{path} is missing")
+    return str(path)
+
+
+class _Model:
+    """One dlib model: loaded on first use (once per process), then called under its own lock."""
+
+    def __init__(self, load: Callable[[], Any]) -> None:
+        self._load = load
+        self._model: Any = None
+        self._loading = threading.Lock()
+        self.lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._model is None:
+            with self._loading:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def call(self, use: Callable[[Any], _T]) -> _T:
+        model = self.get()
+        with self.lock:
+            return use(model)
+
+
+_detector = _Model(lambda: dlib.get_frontal_face_detector())
+_landmarks = _Model(lambda: dlib.shape_predictor(_model_path("shape_predictor_68_face_landmarks.dat")))
+_embedder = _Model(lambda: dlib.face_recognition_model_v1(_model_path("dlib_face_recognition_resnet_model_v1.dat")))
+_preloaded = threading.Event()
+
+
+def preload() -> None:
+    """Load the detector and the landmark model in a background thread (about 2 s), once per process, so that the
+    first request does not pay for it. The embedding network (videoretalk only) still loads on first use."""
+    if _preloaded.is_set():
+        return
+    _preloaded.set()
+    threading.Thread(target=lambda: (_detector.get(), _landmarks.get()), name="face-models", daemon=True).start()
+
+
+# --------------------------------------------------------------------------------------------------- detection
+def _resized(rgb: RGB, scale: float) -> RGB:
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=interpolation), dtype=np.uint8)
+
+
+def _search(image: RGB, upsample: int, min_score: float) -> list[tuple[tuple[float, float, float, float], float, int]]:
+    rects, scores, indices = _detector.call(lambda detector: detector.run(image, upsample, min_score))
+    found = []
+    for rect, score, index in zip(rects, scores, indices, strict=True):
+        if score >= min_score:
+            found.append(((rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1), float(score), int(index)))
+    return found
+
+
+def find_faces(rgb: RGB, limits: FaceLimits) -> list[Face]:
+    """The significant faces of an RGB image, widest first, with their landmarks, in the image's pixels."""
+    height, width = rgb.shape[:2]
+    if min(height, width) < 16:
+        return []
+    image = np.ascontiguousarray(rgb, dtype=np.uint8)
+    scale = DETECT_SIDE / max(height, width)
+    small = _resized(image, scale) if abs(scale - 1) > 1e-3 else image
+    found = _search(small, 0, limits.min_score)
+    widest = max((rect[2] - rect[0] for rect, _, _ in found), default=0)
+    if widest * limits.significant_width < _WINDOW:  # a significant face below the window would have been missed
+        found = _search(small, 1, limits.min_score)
+    faces = [_face(image, rect, score, index, scale) for rect, score, index in found]
+    faces.sort(key=lambda face: (face.width, face.score), reverse=True)
+    if not faces:
+        return []
+    return [face for face in faces if face.width >= limits.significant_width * faces[0].width]
+
+
+def _face(image: RGB, rect: tuple[float, float, float, float], score: float, index: int, scale: float) -> Face:
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (round(value / scale) for value in rect)
+    shape = _landmarks.call(lambda predictor: predictor(image, dlib.rectangle(x1, y1, x2 - 1, y2 - 1)))
+    points = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.int64)
+    box = (max(0, x1), max(0, y1), min(width, x2), min(height, y2))
+    return Face((x1, y1, x2, y2), box, score, index, points)
+
+
+def detect_faces(rgb: RGB, limits: FaceLimits | None = None) -> list[Box]:
+    """The boxes of :func:`find_faces` (``limits``: the face-detect models' calibration by default)."""
+    return [face.box for face in find_faces(rgb, limits or face_limits("liveportrait-detect", "image"))]
+
+
+def face_limits(model: str, input: str) -> FaceLimits:
+    """The calibration of ``model``'s ``input`` (``x-limits.models.<model>.<input>.faces``)."""
+    spec = input_limits(model, input).get("faces")
+    if spec is None:
+        raise LookupError(f"x-limits.models.{model}.{input} has no faces calibration")
+    return FaceLimits.from_spec(spec)
+
+
+# -------------------------------------------------------------------------------------------------------- pose
+def head_pose(landmarks: NDArray[np.int64] | NDArray[np.float64]) -> tuple[float, float]:
+    """``(yaw, roll)`` in degrees from 68 landmarks: roll from the eye line, yaw from the nose tip's place between
+    the jaw's ends along it (``asin((left - right) / (left + right))``, a head seen as a cylinder)."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    left_eye, right_eye = points[LEFT_EYE].mean(axis=0), points[RIGHT_EYE].mean(axis=0)
+    dx, dy = right_eye - left_eye
+    roll = math.degrees(math.atan2(dy, dx))
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return 0.0, roll
+    axis = np.array([dx, dy]) / length
+    left = float(np.dot(points[NOSE_TIP] - points[JAW_LEFT], axis))
+    right = float(np.dot(points[JAW_RIGHT] - points[NOSE_TIP], axis))
+    if left + right <= 0:
+        return 90.0, roll
+    return math.degrees(math.asin(max(-1.0, min(1.0, (left - right) / (left + right))))), roll
+
+
+def part_contrasts(grey: NDArray[np.uint8], face: Face) -> dict[str, float]:
+    """The grey-level spread of each inner part (eyes, nose, mouth: the box of its landmarks) over that of the face
+    (the box of the jaw and brows), for the parts inside the image. A part covered by something flat (a mask, a bar,
+    a hand held still) drops towards 0; uncovered parts measure 0.5-1.5."""
     height, width = grey.shape[:2]
-    if min(height, width) < 24:
-        return []
-    scale = min(1.0, DETECT_MAX_SIDE / max(height, width))
-    small = grey
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = np.asarray(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
-    small = np.asarray(cv2.equalizeHist(small), dtype=np.uint8)
-    min_side = max(24, round(min(small.shape[:2]) / 20))
-    with _cascade_lock:
-        classifier = _classifier()
-        found = classifier.detectMultiScale(small, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
-    boxes: list[Box] = []
-    for x, y, w, h in np.asarray(found, dtype=np.int64).reshape(-1, 4).tolist():
-        x1, y1 = math.floor(x / scale), math.floor(y / scale)
-        x2, y2 = min(width, math.ceil((x + w) / scale)), min(height, math.ceil((y + h) / scale))
-        boxes.append((x1, y1, x2, y2))
-    boxes.sort(key=lambda box: (box[2] - box[0]) * (box[3] - box[1]), reverse=True)
-    if not boxes:
-        return []
-    widest = boxes[0][2] - boxes[0][0]
-    return [box for box in boxes if box[2] - box[0] >= SIGNIFICANT_FACE * widest]
+    pad = max(1, round(0.01 * face.width))  # at least a 3 px box, even for a small face's eye
+
+    def spread(points: NDArray[np.int64]) -> float | None:
+        x1, y1 = points.min(axis=0) - pad
+        x2, y2 = points.max(axis=0) + pad + 1
+        if x1 < 0 or y1 < 0 or x2 > width or y2 > height:
+            return None
+        return float(grey[y1:y2, x1:x2].std())
+
+    whole = spread(face.landmarks[:27])
+    if whole is None:  # a face cut by the frame: its visible part
+        x1, y1, x2, y2 = face.box
+        whole = float(grey[y1:y2, x1:x2].std()) if x2 > x1 and y2 > y1 else 0.0
+    contrasts: dict[str, float] = {}
+    for name, part in {"left_eye": LEFT_EYE, "right_eye": RIGHT_EYE, "nose": NOSE, "mouth": MOUTH}.items():
+        value = spread(face.landmarks[part])
+        if value is not None:
+            contrasts[name] = value / whole if whole > 0 else 0.0
+    return contrasts
 
 
+# ---------------------------------------------------------------------------------------------------- identity
+def face_embedding(rgb: RGB, face: Face) -> NDArray[np.float64]:
+    """dlib's 128-d embedding of ``face`` (aligned on its landmarks)."""
+    x1, y1, x2, y2 = face.rect
+    shape = dlib.full_object_detection(
+        dlib.rectangle(x1, y1, x2 - 1, y2 - 1), [dlib.point(int(x), int(y)) for x, y in face.landmarks]
+    )
+    image = np.ascontiguousarray(rgb, dtype=np.uint8)
+    vector = _embedder.call(lambda network: network.compute_face_descriptor(image, shape))
+    return np.asarray(vector, dtype=np.float64)
+
+
+def best_match(reference: NDArray[np.float64], frames: Sequence[RGB], limits: FaceLimits) -> float:
+    """The smallest embedding distance between ``reference`` and any face of ``frames`` (``inf``: no face)."""
+    best = math.inf
+    for frame in frames:
+        for face in find_faces(frame, limits):
+            best = min(best, float(np.linalg.norm(face_embedding(frame, face) - reference)))
+    return best
+
+
+# ---------------------------------------------------------------------------------------------------- geometry
 def ratio_of(ratio: str) -> tuple[int, int]:
     """``"3:4"`` → ``(3, 4)`` (width, height)."""
     left, _, right = ratio.partition(":")
@@ -115,77 +310,25 @@ def ratio_of(ratio: str) -> tuple[int, int]:
     return width, height
 
 
+def wanted_ext_size(face: Box, ratio: str) -> tuple[float, float]:
+    """The width and height of the dynamic region ``ratio`` asks for around ``face`` before it is fitted."""
+    rw, rh = ratio_of(ratio)
+    fw, fh = face[2] - face[0], face[3] - face[1]
+    if (rw, rh) == (1, 1):
+        return HEAD_SCALE * max(fw, fh), HEAD_SCALE * max(fw, fh)
+    return HALF_BODY_SCALE * fw, HALF_BODY_SCALE * fw * rh / rw
+
+
 def ext_bbox(face: Box, ratio: str, width: int, height: int) -> Box:
     """The dynamic region of ``ratio`` (width:height) around ``face``, inside a ``width`` x ``height`` image."""
     rw, rh = ratio_of(ratio)
     fx1, fy1, fx2, fy2 = face
-    fw, fh = fx2 - fx1, fy2 - fy1
+    box_w, box_h = wanted_ext_size(face, ratio)
     cx = (fx1 + fx2) / 2
-    if (rw, rh) == (1, 1):
-        box_w = HEAD_SCALE * max(fw, fh)
-        box_h = box_w
-        cy = (fy1 + fy2) / 2 + 0.15 * fh
-    else:
-        box_w = HALF_BODY_SCALE * fw
-        box_h = box_w * rh / rw
-        cy = fy1 - HEADROOM * fh + box_h / 2
+    cy = (fy1 + fy2) / 2 + 0.15 * (fy2 - fy1) if (rw, rh) == (1, 1) else fy1 - HEADROOM * (fy2 - fy1) + box_h / 2
     # Shrink (keeping the ratio) to fit, in whole multiples of the ratio's terms.
-    unit = min(box_w / rw, box_h / rh, width / rw, height / rh)
-    unit = max(1, math.floor(unit))
-    box_w, box_h = unit * rw, unit * rh
-    x1 = round(cx - box_w / 2)
-    y1 = round(cy - box_h / 2)
-    x1 = min(max(0, x1), width - box_w)
-    y1 = min(max(0, y1), height - box_h)
-    return (int(x1), int(y1), int(x1 + box_w), int(y1 + box_h))
-
-
-def face_signature(rgb: NDArray[np.uint8], face: Box) -> NDArray[np.float64]:
-    """A 32x32 grey, equalised, zero-mean unit-norm thumbnail of the face crop (the inner 80 % of the box)."""
-    x1, y1, x2, y2 = face
-    inset_x, inset_y = (x2 - x1) // 10, (y2 - y1) // 10
-    crop = _grey(rgb)[y1 + inset_y : y2 - inset_y, x1 + inset_x : x2 - inset_x]
-    if crop.size == 0:
-        return np.zeros(_THUMB * _THUMB)
-    thumb = cv2.equalizeHist(cv2.resize(crop, (_THUMB, _THUMB), interpolation=cv2.INTER_AREA))
-    vector = thumb.astype(np.float64).ravel()
-    vector -= vector.mean()
-    norm = float(np.linalg.norm(vector))
-    result: NDArray[np.float64] = vector / norm if norm > 0 else vector
-    return result
-
-
-def similarity(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
-    """Pearson correlation of two signatures, in [-1, 1]."""
-    return float(np.clip(np.dot(a, b), -1.0, 1.0))
-
-
-def aligned_similarity(reference: NDArray[np.float64], rgb: NDArray[np.uint8], face: Box) -> float:
-    """The best :func:`similarity` over small shifts and scales of ``face`` (Haar boxes jitter by a few percent)."""
-    x1, y1, x2, y2 = face
-    width, height = x2 - x1, y2 - y1
-    image_h, image_w = rgb.shape[:2]
-    best = -1.0
-    for scale in _ALIGN_SCALES:
-        w, h = width * scale, height * scale
-        for dx in _ALIGN_SHIFTS:
-            for dy in _ALIGN_SHIFTS:
-                cx, cy = (x1 + x2) / 2 + dx * width, (y1 + y2) / 2 + dy * height
-                box = (
-                    max(0, round(cx - w / 2)),
-                    max(0, round(cy - h / 2)),
-                    min(image_w, round(cx + w / 2)),
-                    min(image_h, round(cy + h / 2)),
-                )
-                if box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
-                    best = max(best, similarity(reference, face_signature(rgb, box)))
-    return best
-
-
-def best_match(reference: NDArray[np.float64], frames: Sequence[NDArray[np.uint8]]) -> float:
-    """The best aligned similarity between ``reference`` and any face found in ``frames`` (-1: no face found)."""
-    best = -1.0
-    for frame in frames:
-        for face in detect_faces(frame):
-            best = max(best, aligned_similarity(reference, frame, face))
-    return best
+    unit = max(1, math.floor(min(box_w / rw, box_h / rh, width / rw, height / rh)))
+    out_w, out_h = unit * rw, unit * rh
+    x1 = min(max(0, round(cx - out_w / 2)), width - out_w)
+    y1 = min(max(0, round(cy - out_h / 2)), height - out_h)
+    return (int(x1), int(y1), int(x1 + out_w), int(y1 + out_h))

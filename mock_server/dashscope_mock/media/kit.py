@@ -25,6 +25,7 @@ from ..errors import catalogue_error
 from ..plugins import ModelRegistry
 from ..seam import Box, DetectJob, DetectOutcome, MediaFailure, MediaJob, MediaOutcome
 from .errors import failure, input_limits
+from .faces import preload
 from .fetch import Fetcher, OssResolver
 from .render import PORTRAIT_MAX_SIDE, VIDEO_MAX_SIDE
 
@@ -206,6 +207,7 @@ class RealMedia:
         self.kit = kit or MediaKit(local_files=True)
         self._render_workers = render_workers or max(1, os.cpu_count() or 1)
         self._renders: ThreadPoolExecutor | None = None
+        preload()  # the face models take ~2 s to load: not on the first request's time
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._renders is None:

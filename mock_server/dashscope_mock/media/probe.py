@@ -1,8 +1,9 @@
 """Facts about a media file, read with real decoders: Pillow for images, PyAV (its own FFmpeg) for audio and video.
 
-Formats come from the content, never from a URL's extension. Nothing here knows a model's limits (see
-``checks.py``); a file that cannot be read raises :class:`ProbeError` with kind ``open`` (or ``size`` for an image
-whose pixel count is a decompression bomb).
+Formats come from the content, never from a URL's extension. Images are seen as a viewer shows them: the EXIF
+orientation (phones store a portrait turned, with a tag saying so) is applied, to the sides as to the pixels. Nothing
+here knows a model's limits (see ``checks.py``); a file that cannot be read raises :class:`ProbeError` with kind
+``open`` (or ``size`` for an image whose pixel count is a decompression bomb).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Literal
 import av
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image
+from PIL import Image, ImageOps
 
 __all__ = [
     "AudioInfo",
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 RGB = NDArray[np.uint8]
+
+# EXIF orientations (tag 0x0112) that turn the picture a quarter: width and height swap.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+_ORIENTATION = 0x0112
 
 # Pillow's format names → the names the docs use.
 _IMAGE_FORMATS = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "BMP": "bmp", "DIB": "bmp", "WEBP": "webp"}
@@ -74,6 +79,13 @@ class VideoInfo:
     has_audio: bool
 
 
+def _orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(_ORIENTATION, 1))
+    except Exception:  # a damaged EXIF block: as stored
+        return 1
+
+
 @contextmanager
 def _strict_pillow() -> Iterator[None]:
     """Treat Pillow's decompression-bomb warning as the error it is (without touching the global limit)."""
@@ -83,11 +95,13 @@ def _strict_pillow() -> Iterator[None]:
 
 
 def probe_image(path: Path) -> ImageInfo:
-    """Format and size from the header only; no pixel is decoded."""
+    """Format and size (as displayed: EXIF orientation applied) from the header only; no pixel is decoded."""
     try:
         with _strict_pillow(), Image.open(path) as image:
             name = str(image.format or "")
             width, height = image.size
+            if _orientation(image) in _QUARTER_TURNS:
+                width, height = height, width
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ProbeError("size", str(error)) from error
     except Exception as error:  # Pillow raises many types (UnidentifiedImageError, OSError, SyntaxError, ...)
@@ -96,13 +110,15 @@ def probe_image(path: Path) -> ImageInfo:
 
 
 def decode_image(path: Path, *, max_pixels: int) -> RGB:
-    """All pixels as RGB; refuses more than ``max_pixels`` before decoding; truncated files raise ``open``."""
+    """All pixels as RGB, turned upright by the EXIF orientation; refuses more than ``max_pixels`` before decoding;
+    truncated files raise ``open``."""
     try:
-        with _strict_pillow(), Image.open(path) as image:
-            width, height = image.size
+        with _strict_pillow(), Image.open(path) as opened:
+            width, height = opened.size
             if width * height > max_pixels:
                 raise ProbeError("size", f"{width}x{height} is more than {max_pixels} pixels")
-            image.load()
+            opened.load()
+            image = ImageOps.exif_transpose(opened) if _orientation(opened) != 1 else opened
             if image.mode in ("I", "F") or image.mode.startswith("I;16"):
                 # Deep greys: scale to 8 bits (Pillow's own conversion clips them to white).
                 deep = np.asarray(image, dtype=np.float64)

@@ -1,5 +1,6 @@
 """emo-detect-v1: the face box and the dynamic-region box (``ext_bbox``, of the requested ratio) emo-v1 takes
-(``x-limits.models.emo-detect-v1``). Exactly one face must show."""
+(``x-limits.models.emo-detect-v1``). Exactly one face must show, and pass emo-v1's face checks for the ratio
+(``media.portrait``)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from pathlib import Path
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import check_image, single_face
+from ..media.checks import check_image
 from ..media.errors import failure
 from ..media.faces import ext_bbox
 from ..media.kit import MediaKit, param
+from ..media.portrait import portrait_face
 from ..plugins import Detector
 from ..seam import DetectJob, DetectOutcome
 
@@ -38,8 +40,9 @@ async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
         raise failure(model, "image", "ratio", detail=f"ratio {ratio!r}")
     paths = await kit.fetch_all(model, workdir, [("image", url)], oss_resolve=job.oss_resolve)
     image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))
-    face = await kit.check(model, "image", url, lambda: single_face(model, "image", image.rgb))
-    return DetectOutcome(boxes={"face_bbox": face, "ext_bbox": ext_bbox(face, ratio, image.width, image.height)})
+    face = await kit.check(model, "image", url, lambda: portrait_face(model, "image", image.rgb, ratio=ratio))
+    boxes = {"face_bbox": face.box, "ext_bbox": ext_bbox(face.box, ratio, image.width, image.height)}
+    return DetectOutcome(boxes=boxes)
 
 
 model = Detector(name=NAME, placeholder=placeholder, detect=detect)

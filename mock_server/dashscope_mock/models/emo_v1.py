@@ -1,7 +1,8 @@
 """emo-v1: a portrait cropped to ``ext_bbox`` and a voice line make an expressive video (``x-limits.models.emo-v1``).
 
 Its boxes come from emo-detect-v1; boxes outside the image or an ``ext_bbox`` of neither 1:1 nor 3:4 (±2 px) end the
-task ``InvalidParameter`` (reason ``format``). The portrait must show exactly one face.
+task ``InvalidParameter`` (reason ``format``). The portrait must pass emo-detect-v1's face checks for the ratio of
+its ``ext_bbox`` (``media.portrait``: one face, lit, whole, facing the camera, of a fitting size).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import numpy as np
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image, single_face
+from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image
 from ..media.kit import MediaKit, Prepared, scale_box
+from ..media.portrait import portrait_face
 from ..media.render import RGB, render_portrait
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob, MediaOutcome
@@ -72,7 +74,7 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     image = await kit.check(model, "image", str(image_url), lambda: check_image(model, "image", paths["image"]))
     audio = await kit.check(model, "audio", str(audio_url), lambda: check_audio(model, "audio", paths["audio"]))
     ratio = check_emo_boxes(face_bbox, ext, image.width, image.height)
-    await kit.check(model, "image", str(image_url), lambda: single_face(model, "image", image.rgb))
+    await kit.check(model, "image", str(image_url), lambda: portrait_face(model, "image", image.rgb, ratio=ratio))
     paths["image"].unlink(missing_ok=True)
     out_w, out_h = (int(side) for side in model_limits(model)["output"]["sizes"][ratio])
     frame, frame_face = emo_frame(image, _as_box(face_bbox), _as_box(ext), out_w, out_h)

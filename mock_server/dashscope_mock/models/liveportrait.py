@@ -9,9 +9,10 @@ import numpy as np
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import check_audio, check_image, single_face
+from ..media.checks import check_audio, check_image
 from ..media.faces import ext_bbox
 from ..media.kit import MediaKit, Prepared, param, scale_box
+from ..media.portrait import portrait_face
 from ..media.render import RGB, even_size, render_portrait
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob
@@ -38,16 +39,18 @@ def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tupl
 
 
 async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
-    """Download and check the portrait and the audio; the widest of several faces is animated."""
+    """Download and check the portrait and the audio; the widest of several faces is animated (the face checks are
+    liveportrait-detect's: ``media.portrait``)."""
     model, inputs, parameters = job.model, job.input, job.parameters
     image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
     wanted = [("image", image_url), ("audio", audio_url)]
     paths = await kit.fetch_all(model, workdir, wanted, oss_resolve=job.oss_resolve)
     image = await kit.check(model, "image", str(image_url), lambda: check_image(model, "image", paths["image"]))
     audio = await kit.check(model, "audio", str(audio_url), lambda: check_audio(model, "audio", paths["audio"]))
-    face = await kit.check(
-        model, "image", str(image_url), lambda: single_face(model, "image", image.rgb, allow_many=True)
+    found = await kit.check(
+        model, "image", str(image_url), lambda: portrait_face(model, "image", image.rgb, allow_many=True)
     )
+    face = found.box
     paths["image"].unlink(missing_ok=True)
     paste_back = bool(param(parameters, PARAMETERS, "paste_back"))
     frame, frame_face = portrait_frame(image.rgb, face, paste_back, kit.portrait_max_side)

@@ -1,8 +1,9 @@
 """videoretalk: a video's lips re-synced to a new voice line (``x-limits.models.videoretalk``).
 
-The reference face (``ref_image_url``) must match a face in ``MATCH_FRAMES`` frames spread over the video (see
-``media.faces``: correlation of 32x32 thumbnails, threshold 0.6); a reference image without a face, or with several,
-is ``InvalidFile.Content``. The result keeps the input's frame rate, longest side at most 1280.
+The reference face (``ref_image_url``) must be the same person as a face in ``MATCH_FRAMES`` frames spread over the
+video: dlib's 128-d face embeddings closer than ``x-limits.models.videoretalk.ref_image.max_match_distance`` (see
+``media.faces``); a reference image without a face, or with several, is ``InvalidFile.Content``. The result keeps the
+input's frame rate, longest side at most 1280.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from pathlib import Path
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_image, check_video, single_face
-from ..media.errors import failure
-from ..media.faces import MATCH_THRESHOLD, best_match, face_signature
+from ..media.checks import CheckedImage, check_audio, check_image, check_video
+from ..media.errors import failure, input_limits
+from ..media.faces import FaceLimits, best_match, face_embedding
 from ..media.kit import MediaKit, Prepared, param
+from ..media.portrait import portrait_face
 from ..media.probe import AudioInfo, VideoInfo, sample_video_frames
 from ..media.render import even_size, render_video
 from ..plugins import VideoModel, timing
@@ -29,11 +31,14 @@ placeholder = documented_ratio  # media checks off: 5 s of the documented ratio
 
 
 def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: str) -> float:
-    face = single_face(model, "ref_image", ref.rgb, url=url)
-    score = best_match(face_signature(ref.rgb, face), sample_video_frames(video_path, kit.match_frames))
-    if score < MATCH_THRESHOLD:
-        raise failure(model, "ref_image", "no_match", url=url, detail=f"best similarity {score:.3f}")
-    return score
+    """The embedding distance from the reference face to the nearest face of the video."""
+    spec = input_limits(model, "ref_image")
+    face = portrait_face(model, "ref_image", ref.rgb, url=url)
+    frames = sample_video_frames(video_path, kit.match_frames)
+    distance = best_match(face_embedding(ref.rgb, face), frames, FaceLimits.from_spec(spec["faces"]))
+    if distance > float(spec["max_match_distance"]):
+        raise failure(model, "ref_image", "no_match", url=url, detail=f"nearest face at distance {distance:.3f}")
+    return distance
 
 
 async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
@@ -50,12 +55,12 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     audio: AudioInfo = await kit.check(
         model, "audio", str(audio_url), lambda: check_audio(model, "audio", paths["audio"])
     )
-    score: float | None = None
+    distance: float | None = None  # to the nearest face of the video
     if ref_url is not None:
         ref = await kit.check(
             model, "ref_image", str(ref_url), lambda: check_image(model, "ref_image", paths["ref_image"])
         )
-        score = await kit.check(
+        distance = await kit.check(
             model, "ref_image", str(ref_url), lambda: _match(kit, model, ref, paths["video"], str(ref_url))
         )
     extension = bool(param(parameters, PARAMETERS, "video_extension"))
@@ -75,7 +80,7 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
 
     width, height = even_size(video.width, video.height, max_side)
     ratio = str(model_limits(NAME)["output"]["video_ratio"])
-    details = {"size": (width, height), "fps": video.fps, "video": video, "audio": audio, "match": score}
+    details = {"size": (width, height), "fps": video.fps, "video": video, "audio": audio, "match": distance}
     return Prepared(model, duration, ratio, workdir, render, details)
 
 
