@@ -52,6 +52,7 @@ from .errors import (
     to_api_error,
 )
 from .fastpath import FastPath, build_fast_path
+from .guard import guard
 from .handlers import HANDLERS
 from .keys import account, masked
 from .routing import CONTROL_BASE, router
@@ -202,6 +203,12 @@ class MockApp:
             await send(message)
 
         try:
+            denied = guard(backend.config, scope, headers, method, path, control)
+            if denied is not None:  # a foreign Host, the control plane without its token, a cross-site write
+                code, raw, body = render_error(denied, context.request_id)
+                await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
+                await send_wrapper({"type": "http.response.body", "body": body})
+                return
             faults = [] if control else backend.faults.pick(method, path, operation)
             kinds = {fault.kind: fault for fault in faults}
             if "latency" in kinds:

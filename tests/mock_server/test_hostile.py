@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from dashscope_mock.backend import FILES_PREFIX, OWNER_FILE, remove_abandoned_fo
 from dashscope_mock.services.uploads import _stream_to
 from dashscope_openapi import limits
 
+from ..services import free_port
 from .conftest import BODIES, DETECT_PATH, assert_error, assert_oss_error
 
 JSON = {"Content-Type": "application/json"}
@@ -186,3 +188,81 @@ def test_keys_are_never_stored_or_shown_in_clear(tmp_path: Path) -> None:
         assert len(mock.requests(key=secret)) >= 2, "the journal still matches a key given in clear"
     stored = state.read_bytes() + b"".join(p.read_bytes() for p in tmp_path.glob("state.db*") if p.is_file())
     assert secret.encode() not in stored and b"sk-rejected-key-9999" not in stored
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1:8000", True),
+        ("localhost", True),
+        ("[::1]:8000", True),
+        ("10.0.0.5:8000", True),  # the bound address
+        ("mock.team.internal", True),  # --public-host
+        ("evil.example", False),  # DNS rebinding: a hostile name resolving to the mock
+        ("10.0.0.6", False),
+    ],
+)
+def test_the_host_header_must_name_the_server(host: str, allowed: bool) -> None:
+    config = {"bind_host": "10.0.0.5", "public_hosts": ("mock.team.internal",)}
+    with mock_dashscope(**config) as mock, mock.client(headers={**mock.headers, "Host": host}) as http:
+        answer = http.get("/api/v1/tasks/x")
+    if allowed:
+        assert answer.status_code == 200, answer.text
+    else:
+        assert_error(answer, 403, "AccessDenied")
+
+
+def test_the_control_plane_wants_its_token() -> None:
+    with mock_dashscope(control_token="t0ken") as mock, mock.client() as http:
+        assert_error(http.get("/_mock/tasks"), 401, "InvalidApiKey")
+        assert_error(http.post("/_mock/reset", headers={"Authorization": "Bearer wrong"}), 401, "InvalidApiKey")
+        assert http.get("/_mock/tasks", headers={"Authorization": "Bearer t0ken"}).status_code == 200
+        assert http.get("/_mock/openapi.json").status_code == 200  # its documentation holds no state
+        assert http.get("/api/v1/tasks/x", headers=mock.headers).status_code == 200  # the service is not affected
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}],
+    ids=["foreign-origin", "null-origin", "cross-site"],
+)
+def test_no_cross_site_writes_to_the_control_plane(headers: dict[str, str]) -> None:
+    with mock_dashscope() as mock, mock.client() as http:
+        http.post("/_mock/clock/advance", json={"seconds": 5})
+        assert_error(http.post("/_mock/reset", headers=headers), 403, "AccessDenied")
+        assert mock.backend.clock.offset == 5, "the reset did not happen"  # type: ignore[attr-defined]
+        same_site = http.post("/_mock/reset", headers={"Origin": "http://dashscope.mock"})
+        assert same_site.status_code == 200
+
+
+def test_a_mock_bound_beyond_loopback_protects_itself(tmp_path: Path) -> None:
+    """``--host 0.0.0.0``: a control token made and printed once, and a foreign Host refused."""
+    from .test_replicas import HANG_GUARD
+
+    port = free_port()
+    log = tmp_path / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dashscope_mock.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + HANG_GUARD
+        while True:
+            try:
+                answer = httpx.get(base + "/_mock/clock", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        assert_error(answer, 401, "InvalidApiKey")
+        token = log.read_text().split("control-plane token (Authorization: Bearer …): ", 1)[1].split()[0]
+        assert httpx.get(base + "/_mock/clock", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        foreign = httpx.get(base + "/api/v1/tasks/x", headers={"Authorization": "Bearer sk-a", "Host": "evil.example"})
+        assert_error(foreign, 403, "AccessDenied")
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
