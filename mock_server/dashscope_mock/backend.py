@@ -30,6 +30,7 @@ from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
 from .services.media_runner import InlineRunner, ProcessRunner, Runner
 from .services.rates import QueryRateLimiter
+from .services.results import ResultLinks
 from .services.scheduling import Scheduler
 from .services.task_work import TaskWork
 from .services.tasks import TaskService
@@ -121,7 +122,7 @@ class Backend:
             now=self.now,
             tz=self.tz,
             files_dir=self.files_dir,
-            secret=f"dashscope-mock:{self.config.seed}".encode(),
+            secret=self.store.secret,
             retry_after_seconds=retry_after,
         )
         workers = int(self.config.engine("media_workers"))
@@ -143,6 +144,7 @@ class Backend:
             tz=self.tz,
             results_dir=self.files_dir / "results",
         )
+        self.results = ResultLinks(self.tasks)
         self.task_work = TaskWork(
             tasks=self.tasks,
             store=self.store,

@@ -18,7 +18,7 @@ from connexion.lifecycle import ConnexionResponse
 
 from . import views
 from .backend import Backend
-from .context import current_request
+from .context import bearer_key, current_request
 from .errors import XML, ApiError, oss_error, oss_xml
 from .keys import account
 from .routing import CONTROL_BASE as CONTROL_PREFIX
@@ -109,8 +109,15 @@ async def clear_faults() -> Answer:
 
 async def list_tasks(key: str | None = None, model: str | None = None) -> Answer:
     backend = _backend()
+    base_url = current_request().base_url
     tasks = [
-        views.control_task(record, snap, expired=expired, format_time=backend.format_time)
+        views.control_task(
+            record,
+            snap,
+            expired=expired,
+            format_time=backend.format_time,
+            result_url=backend.results.result_url(base_url, record, snap),
+        )
         for record, snap, expired in backend.tasks.everything()
         if (key is None or record.key == account(key)) and (model is None or record.model == model)
     ]
@@ -130,12 +137,16 @@ async def clear_requests() -> Answer:
     return OK, 200
 
 
-async def get_result(file_name: str) -> Any:
-    content, problem = _backend().tasks.result(file_name.removesuffix(".mp4"))
-    if problem == "expired":
-        raise oss_error("link_expired")
+async def get_result(
+    file_name: str, Expires: int | None = None, OSSAccessKeyId: str | None = None, Signature: str | None = None
+) -> Any:
+    """A result link: signed and expiring, as the service's OSS links; the control plane (its token) needs none."""
+    backend = _backend()
+    token = backend.config.control_token
+    trusted = token is not None and bearer_key(current_request().header("authorization")) == token
+    content, problem = backend.results.result(file_name.removesuffix(".mp4"), Expires, Signature, trusted=trusted)
     if content is None:
-        raise oss_error("missing")
+        raise oss_error(problem or "missing")
     data = content.read_bytes() if isinstance(content, Path) else content
     return ConnexionResponse(status_code=200, mimetype="video/mp4", content_type="video/mp4", body=data)
 

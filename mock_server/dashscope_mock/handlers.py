@@ -49,8 +49,8 @@ async def get_task(task_id: str) -> Answer:
     record = backend.tasks.find(key, task_id)
     if record is None:
         return _answer(views.task_output(task_id, None, None, None, result_url="", format_time=backend.format_time))
-    url = f"{context.base_url.rstrip('/')}/_mock/results/{record.task_id}.mp4"
     snap = backend.tasks.snapshot(record)
+    url = backend.results.result_url(context.base_url, record, snap)
     model = backend.registry.video(record.model)
     return _answer(views.task_output(task_id, record, snap, model, result_url=url, format_time=backend.format_time))
 

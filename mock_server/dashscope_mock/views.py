@@ -128,9 +128,9 @@ def list_page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> 
 
 
 def control_task(
-    record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Callable[[float], str]
+    record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Callable[[float], str], result_url: str = ""
 ) -> dict[str, Any]:
-    """One task of ``GET /_mock/tasks``."""
+    """One task of ``GET /_mock/tasks`` (with its signed result link once it succeeded)."""
     view: dict[str, Any] = {
         "task_id": record.task_id,
         "key": masked(record.key),
@@ -145,6 +145,8 @@ def control_task(
         view["end_at"] = snap.end_at
     if record.failure_code is not None:
         view["code"] = record.failure_code
+    if result_url:
+        view["result_url"] = result_url
     return view
 
 

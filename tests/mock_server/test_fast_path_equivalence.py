@@ -10,6 +10,7 @@ and faults.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, VirtualClock, create_app
 from dashscope_mock.app import MockApp
 from dashscope_mock.fastpath import FastOperation
+from dashscope_mock.store import MemoryStore
 
 START = 1_800_000_000.0
 KEY = "sk-fast-a"
@@ -53,8 +55,9 @@ class Pair:
     def __init__(self, **config: Any) -> None:
         settings_ = MockConfig(seed=7, media_checks=False, frozen_clock=True, **config)
         self.apps: list[MockApp] = []
+        secret = secrets.token_hex(32)  # one signing secret: identical result links
         for fast in (True, False):
-            backend = Backend(settings_, clock=VirtualClock(frozen=True, start=START))
+            backend = Backend(settings_, clock=VirtualClock(frozen=True, start=START), store=MemoryStore(secret))
             app = create_app(backend=backend)
             if not fast:
                 app.fast_path = None

@@ -4,6 +4,7 @@ cancel and the list."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
@@ -75,7 +76,7 @@ async def test_videoretalk_result_sits_under_output(mock: MockDashScope, client:
     mock.advance(10)
     done = await task(client, task_id)
     assert done["output"]["task_status"] == "SUCCEEDED"
-    assert done["output"]["video_url"].endswith(f"/_mock/results/{task_id}.mp4")
+    assert urlsplit(done["output"]["video_url"]).path == f"/_mock/results/{task_id}.mp4"
     assert "results" not in done["output"]
     assert done["usage"]["video_ratio"] == "standard"
 
@@ -151,9 +152,18 @@ async def test_result_url_serves_then_expires(mock: MockDashScope, client: httpx
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
     assert video.content[4:8] == b"ftyp"
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert set(query) == {"Expires", "OSSAccessKeyId", "Signature"}, "signed and expiring, as the service's links"
+    bare = url.split("?", 1)[0]
+    assert_oss_error(await client.get(bare), 403, "AccessDenied")  # unsigned: the bucket is private
+    tampered = {**query, "Expires": str(int(query["Expires"]) + 3600)}
+    assert_oss_error(await client.get(bare, params=tampered), 403, "SignatureDoesNotMatch")
+    other = (await submit(client)).encode()
+    assert_oss_error(
+        await client.get(bare.replace(task_id, other.decode()), params=query), 403, "SignatureDoesNotMatch"
+    )
     mock.advance(float(limits()["result_url_validity_hours"]) * HOUR + 1)
     assert_oss_error(await client.get(url), 403, "AccessDenied", "Request has expired.")  # an expired OSS link
-    assert_oss_error(await client.get("/_mock/results/nope.mp4"), 404, "NoSuchKey")
 
 
 async def test_cancel_pending_only(mock: MockDashScope, client: httpx.AsyncClient) -> None:

@@ -257,3 +257,11 @@ def test_sqlite_keeps_state_across_handles_opened_later(tmp_path: Path) -> None:
     second = SqliteStore(path)
     assert second.work.claim("w", now=0.0, lease_seconds=1) == "task-1"
     second.close()
+
+
+def test_the_secret_is_random_shared_and_renewed_by_clear(opener: Opener) -> None:
+    one, two = opener(), opener()
+    first = one.secret()
+    assert len(first) == 64 and two.secret() == first == one.secret()
+    two.clear()
+    assert one.secret() != first and one.secret() == two.secret()

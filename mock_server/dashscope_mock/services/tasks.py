@@ -1,4 +1,4 @@
-"""Tasks: submit, look up, cancel, list, forget past retention, and the result file of a succeeded task.
+"""Tasks: submit, look up, cancel, list, forget past retention (result links: ``results``).
 
 A task is a record of timestamps (``records``); its status is derived when asked (``lifecycle``). A submit only
 stores the task with its queued media work (``Store.add_task``), plans its start (``scheduling``) and wakes the
@@ -24,7 +24,7 @@ from ..lifecycle import Snapshot, derive
 from ..plugins import ModelTiming
 from ..records import TaskRecord
 from ..scripting import Scenario
-from ..seam import PLACEHOLDER_MP4, MediaJob, RecordedOutcome
+from ..seam import MediaJob, RecordedOutcome
 from ..store import ScenarioKeeper, Store, WorkItem, update_task
 from .media_runner import Runner
 from .scheduling import Scheduler
@@ -277,23 +277,3 @@ class TaskService:
                 gone.append(record.task_id)
         self.store.delete_tasks(gone)
         return len(gone)
-
-    def result(self, task_id: str) -> tuple[bytes | Path | None, str | None]:
-        """The result file of a task: ``(content or path, None)`` or ``(None, reason)`` with reason
-        ``expired`` (403, as an expired OSS link) or ``missing`` (404)."""
-        record = self.store.get_task(task_id)
-        if record is None:
-            return None, "missing"
-        now = self.now()
-        snap = self.snapshot(record, now)
-        if snap.status != "SUCCEEDED" or snap.end_at is None:
-            return None, "missing"
-        if now - snap.end_at > self.validity_seconds:
-            return None, "expired"
-        if record.result_path:
-            path = Path(record.result_path)
-            if not path.is_file():  # rendered on another host, or its folder was removed
-                logger.error("task %s: result file %s is not on this host", task_id, path)
-                return None, "missing"
-            return path, None
-        return PLACEHOLDER_MP4, None

@@ -18,6 +18,7 @@ from dashscope_openapi import limits, load_control_spec
 from ..errors import OssError, oss_error
 from ..ids import IdFactory
 from ..records import UploadRecord
+from ..signing import ACCESS_KEY_ID, sign
 from ..store import ScenarioKeeper, Store
 
 __all__ = ["OSS_PREFIX", "UploadService", "key_id", "short_hash"]
@@ -71,7 +72,7 @@ class UploadService:
         now: Callable[[], float],
         tz: timezone,
         files_dir: Path,
-        secret: bytes,
+        secret: Callable[[], str],
         retry_after_seconds: int,
     ) -> None:
         self.store = store
@@ -80,7 +81,7 @@ class UploadService:
         self.now = now
         self.tz = tz
         self.files_dir = files_dir
-        self.secret = secret
+        self.secret = secret  # the state's (``Store.secret``): every worker signs and checks alike
         self.retry_after_seconds = retry_after_seconds
 
     def policy(self, key: str, model: str, base_url: str) -> dict[str, Any]:
@@ -105,13 +106,13 @@ class UploadService:
             "expire_in_seconds": expire_in,
             "max_file_size_mb": int(uploads["max_file_size_mb"]),
             "capacity_limit_mb": 999999999,
-            "oss_access_key_id": "LTAI5tMockAccessKeyId",
+            "oss_access_key_id": ACCESS_KEY_ID,
             "x_oss_object_acl": "private",
             "x_oss_forbid_overwrite": "true",
         }
 
     def _sign(self, policy: str) -> str:
-        return base64.b64encode(hmac.new(self.secret, policy.encode(), hashlib.sha1).digest()).decode()
+        return sign(self.secret(), policy)
 
     async def store_upload(self, fields: Mapping[str, str], read: Callable[[int], Awaitable[bytes]]) -> UploadRecord:
         """The OSS form POST: check the signed policy and the object name, then stream the file (``read(n)``) to disk,

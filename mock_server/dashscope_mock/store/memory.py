@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -128,9 +129,11 @@ class MemoryRates:
 
 
 class MemoryStore:
+    """``secret``: the signing secret to start with (default: random), for side-by-side comparisons in tests."""
+
     shared = False
 
-    def __init__(self) -> None:
+    def __init__(self, secret: str | None = None) -> None:
         self._lock = threading.RLock()
         self._tasks: dict[str, TaskRecord] = {}
         self._by_key: dict[str, list[str]] = {}
@@ -144,6 +147,7 @@ class MemoryStore:
         self.journal = Journal()
         self.rates = MemoryRates()
         self.work = MemoryWork()
+        self._secret = secret or secrets.token_hex(32)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -221,8 +225,12 @@ class MemoryStore:
             self._offset += seconds
             return self._offset
 
+    def secret(self) -> str:
+        return self._secret
+
     def clear(self) -> None:
         with self._lock:
+            self._secret = secrets.token_hex(32)
             self._tasks.clear()
             self._by_key.clear()
             self._queues.clear()

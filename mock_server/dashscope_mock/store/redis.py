@@ -24,6 +24,7 @@ import dataclasses
 import itertools
 import json
 import math
+import secrets
 import threading
 import time
 import uuid
@@ -420,6 +421,11 @@ class RedisStore:
 
     def advance_clock(self, seconds: float) -> float:
         return float(self._advance_clock([self._prefix + "clock"], [repr(seconds)]))
+
+    def secret(self) -> str:
+        name = self._prefix + "secret"
+        self._client.set(name, secrets.token_hex(32), nx=True)  # the first process to ask makes it
+        return str(cast(str, self._client.get(name)))
 
     def clear(self) -> None:
         # The lock stays: a clear() inside transaction() must still release it.

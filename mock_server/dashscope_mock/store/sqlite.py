@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -422,6 +423,14 @@ class SqliteStore:
 
     def clock_offset(self) -> float:
         return float(self._meta("clock_offset", "0"))
+
+    def secret(self) -> str:
+        with self._db.transaction():
+            value = self._meta("secret", "")
+            if not value:
+                value = secrets.token_hex(32)
+                self._set_meta("secret", value)
+            return value
 
     def advance_clock(self, seconds: float) -> float:
         with self._db.transaction():
