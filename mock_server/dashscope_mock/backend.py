@@ -73,9 +73,9 @@ def load_media(config: MockConfig, registry: ModelRegistry) -> Media:
     """The media seam for ``config``: real media work with media checks on, placeholders without."""
     if not config.media_checks:
         return LifecycleOnlyMedia(registry)
-    from .media import RealMedia
+    from .media import real_media
 
-    return RealMedia(registry)
+    return real_media(registry, config.fetch_private, config.allow_fetch)
 
 
 class Backend:
@@ -127,7 +127,7 @@ class Backend:
         )
         workers = int(self.config.engine("media_workers"))
         self.runner: Runner = (
-            ProcessRunner(workers, self.config.model_modules)
+            ProcessRunner(workers, self.config.model_modules, self.config.fetch_private, self.config.allow_fetch)
             if self.config.media_processes and media is None and self.config.media_checks
             else InlineRunner(self.media)
         )

@@ -11,7 +11,9 @@ from typing import Any
 
 from . import views
 from .context import current_request
+from .errors import ApiError
 from .keys import account
+from .seam import policy_note
 from .services.uploads import key_id
 
 __all__ = ["HANDLERS", "Answer"]
@@ -68,8 +70,15 @@ async def list_tasks(**query: Any) -> Answer:
 
 
 async def detect_face(body: dict[str, Any]) -> Answer:
-    backend = current_request().backend
-    outcome = await backend.detection.detect(_key(), body, oss_resolve=_oss_resolve())
+    context = current_request()
+    backend = context.backend
+    try:
+        outcome = await backend.detection.detect(_key(), body, oss_resolve=_oss_resolve())
+    except ApiError as refused:
+        note = policy_note(refused.__cause__)
+        if note is not None:  # the journal says why the image was not fetched
+            context.add_note(note)
+        raise
     return _answer(views.detect_answer(backend.registry.detector(str(body["model"])), outcome))
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "MediaJob",
     "MediaOutcome",
     "RecordedOutcome",
+    "policy_note",
 ]
 
 Box = tuple[int, int, int, int]
@@ -132,6 +133,15 @@ class MediaOutcome:
         return cls(video_duration=video_duration, video_ratio=video_ratio, result_path=result_path)
 
 
+POLICY_PREFIX = "fetch policy:"  # how ``media.fetch`` starts the detail of a refused input
+
+
+def policy_note(failure: BaseException | None) -> str | None:
+    """The journal's note for an input the fetch policy refused (``None`` for any other failure)."""
+    detail = getattr(failure, "detail", "")
+    return detail if isinstance(detail, str) and detail.startswith(POLICY_PREFIX) else None
+
+
 @dataclass(frozen=True)
 class RecordedOutcome:
     """What a task's record keeps of a ``MediaOutcome``: plain values (it crosses process boundaries).
@@ -143,6 +153,7 @@ class RecordedOutcome:
     video_ratio: str | None = None
     result_path: str | None = None
     unexpected: str | None = None
+    note: str | None = None  # for the journal: why an input was refused (the fetch policy)
 
     @classmethod
     def of(cls, outcome: MediaOutcome) -> RecordedOutcome:
@@ -151,7 +162,8 @@ class RecordedOutcome:
             return cls(
                 video_duration=outcome.video_duration, video_ratio=outcome.video_ratio, result_path=outcome.result_path
             )
-        return cls(failure_code=failure.code, failure_message=failure.entry_for(["task"]).render(**failure.values))
+        message = failure.entry_for(["task"]).render(**failure.values)
+        return cls(failure_code=failure.code, failure_message=message, note=policy_note(failure))
 
     @classmethod
     def internal_error(cls, model: str, description: str) -> RecordedOutcome:

@@ -9,6 +9,7 @@ from typing import Any
 import av
 import pytest
 
+from dashscope_mock.keys import account
 from dashscope_mock.testing import SUBMIT_PATH, async_mock_dashscope
 
 from . import factory
@@ -116,7 +117,7 @@ async def test_offline_users_upload_their_files_to_the_mock() -> None:
     async with async_mock_dashscope(media_checks=True, rate_limit=False) as mock:
         urls = {}
         for name, content in [("face.jpg", factory.FACE_JPG.read_bytes()), ("a.wav", factory.wav_bytes(1.5))]:
-            policy = mock.backend.uploads.policy(mock.key, "liveportrait", mock.base_url)
+            policy = mock.backend.uploads.policy(account(mock.key), "liveportrait", mock.base_url)  # as handlers do
             fields = {
                 "policy": policy["policy"],
                 "Signature": policy["signature"],

@@ -8,10 +8,12 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -266,3 +268,50 @@ def test_a_mock_bound_beyond_loopback_protects_itself(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]]
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+@pytest.fixture
+def loopback_server() -> Iterator[tuple[str, list[str]]]:
+    hits: list[str] = []
+    handler = type("Recorder", (_Recorder,), {"hits": hits})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_the_fetch_policy_refuses_loopback_inputs(loopback_server: tuple[str, list[str]]) -> None:
+    """A mock others can reach (``fetch_private`` off) fetches nothing from loopback: no SSRF, no port scan."""
+    base, hits = loopback_server
+    with mock_dashscope(media_checks=True, fetch_private=False) as mock:
+        async with mock.async_client(headers=mock.headers) as client:
+            body = {"model": "liveportrait", "input": {"image_url": f"{base}/secret.png", "audio_url": f"{base}/a.wav"}}
+            task_id = (await client.post(SUBMIT_PATH, json=body)).json()["output"]["task_id"]
+            await mock.backend.drain()
+            mock.advance(60)
+            output = (await client.get(f"/api/v1/tasks/{task_id}")).json()["output"]
+        assert (output["task_status"], output["code"]) == (
+            "FAILED",
+            limits()["models"]["liveportrait"]["image"]["errors"]["download"],
+        )
+        assert any(e.task_id == task_id and "fetch policy" in str(e.note) for e in mock.requests())
+        async with mock.async_client(headers={"Authorization": mock.headers["Authorization"]}) as client:
+            detect = {"model": "liveportrait-detect", "input": {"image_url": f"{base}/probe.png"}}
+            assert (await client.post(DETECT_PATH, json=detect)).status_code == 400
+        assert "fetch policy" in str(mock.requests("detectFace")[-1].note)
+    assert hits == [], "nothing reached the loopback server"

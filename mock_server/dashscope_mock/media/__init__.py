@@ -31,15 +31,20 @@ Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``chec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from ..plugins import ModelRegistry
 from ..seam import MediaFailure
 from .checks import check_audio, check_emo_boxes, check_image, check_video
 from .errors import failure
 from .faces import detect_faces, ext_bbox, find_faces
 from .fetch import Fetched, Fetcher, OssResolver
 from .kit import MediaKit, Prepared, RealMedia
+from .policy import FetchPolicy
 from .portrait import portrait_face
 
 __all__ = [
+    "FetchPolicy",
     "Fetched",
     "Fetcher",
     "MediaFailure",
@@ -56,4 +61,11 @@ __all__ = [
     "failure",
     "find_faces",
     "portrait_face",
+    "real_media",
 ]
+
+
+def real_media(registry: ModelRegistry, fetch_private: bool, allow_fetch: Sequence[str]) -> RealMedia:
+    """The seam with media checks on, its downloads under the fetch policy of the mock's config (``policy``)."""
+    fetcher = Fetcher(policy=FetchPolicy.from_config(fetch_private, allow_fetch))
+    return RealMedia(registry, MediaKit(local_files=True, fetcher=fetcher))

@@ -10,6 +10,23 @@ each to http(s) only; no other scheme (``file://``, ``ftp://``, ``data:`` …). 
 itself: with ``local_files=True``, ``file://`` URLs the mock wrote (its resolved uploads) are read from disk, with the
 same size bound; never pass it for URLs a client sent. Bodies are requested with
 ``Accept-Encoding: identity`` and read raw, so a compressed body cannot inflate past the limit.
+
+Every http(s) hop, the first and each redirect, is held to a :class:`~.policy.FetchPolicy` (SSRF): its host is
+resolved once (:func:`.policy.resolve`, ``getaddrinfo`` in a thread, within the download's timeout), every address of
+the answer is checked (one refused address refuses the host), and the request goes to a checked address with no
+second lookup: the URL's host is replaced by the IP literal, the original ``Host`` header is sent, and for https the
+``sni_hostname`` request extension (httpcore) makes TLS send and verify the real name. So a name that answers a public
+address to the check and ``127.0.0.1`` to the connect (DNS rebinding) cannot reach loopback, and nothing is sent to
+a refused address. A refusal is a ``download`` failure whose detail starts with
+:data:`~.policy.POLICY_DETAIL_PREFIX` (``fetch policy: address 127.0.0.1 (loopback) refused …``; the
+:class:`MediaFailure`'s ``__cause__`` is a :class:`FetchRefused`). Downloads ignore proxy environment variables: a
+proxy would make its own connection, past the check. ``Fetcher()`` uses ``FetchPolicy(allow_private=True)``
+(loopback and private ranges allowed, metadata, link-local and the like never); a mock serving others builds one
+from its config::
+
+    Fetcher(policy=FetchPolicy.from_config(config.fetch_private, config.allow_fetch))
+
+``oss://`` and the mock's own ``file://`` reads are not network fetches and not subject to the policy.
 """
 
 from __future__ import annotations
@@ -31,11 +48,17 @@ import httpx
 
 from dashscope_openapi import limits, load_spec
 
+from . import policy as _policy  # its resolve() is looked up per call: tests replace it
 from .errors import failure, input_limits
+from .policy import POLICY_DETAIL_PREFIX, FetchPolicy, IPAddress, Refusal
 
 __all__ = [
+    "DEFAULT_POLICY",
+    "POLICY_DETAIL_PREFIX",
     "SYNC_DOWNLOAD_TIMEOUT",
     "FetchError",
+    "FetchPolicy",
+    "FetchRefused",
     "Fetched",
     "Fetcher",
     "OssResolver",
@@ -53,6 +76,8 @@ SYNC_DOWNLOAD_TIMEOUT = 5.0
 The documented 60 s (``x-limits.download_timeout_seconds``) is for task inputs, fetched after the submit answered; a
 face-detect caller waits for the download, so a host that accepts and never answers, or a resolver that drops queries
 (the lookup waits behind others in the event loop's thread pool), fails it as a download failure within seconds."""
+DEFAULT_POLICY = FetchPolicy(allow_private=True)
+"""In process and on a loopback-bound mock, inputs come from the same machine; metadata and link-local stay refused."""
 
 
 def default_download_timeout() -> float:
@@ -89,10 +114,19 @@ class FetchError(Exception):
         self.bytes_read = bytes_read
 
 
+class FetchRefused(FetchError):
+    """The fetch policy refused a hop's host: ``refusal`` says which address and why; nothing was sent to it."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__("download", refusal.detail)
+        self.refusal = refusal
+
+
 class Fetcher:
     """Downloads inputs into files, within the spec's limits. Safe to share; each call uses its own connection pool.
 
-    ``timeout`` bounds a task input's download, ``sync_timeout`` a detector's (never longer than ``timeout``).
+    ``timeout`` bounds a task input's download, ``sync_timeout`` a detector's (never longer than ``timeout``);
+    ``policy`` says which addresses http(s) inputs may come from (default :data:`DEFAULT_POLICY`).
     """
 
     def __init__(
@@ -103,12 +137,14 @@ class Fetcher:
         max_redirects: int = MAX_REDIRECTS,
         chunk_size: int = CHUNK_SIZE,
         transport: httpx.AsyncBaseTransport | None = None,
+        policy: FetchPolicy = DEFAULT_POLICY,
     ) -> None:
         self.timeout = default_download_timeout() if timeout is None else float(timeout)
         self.sync_timeout = min(self.timeout, SYNC_DOWNLOAD_TIMEOUT if sync_timeout is None else float(sync_timeout))
         self.max_redirects = max_redirects
         self.chunk_size = chunk_size
         self._transport = transport
+        self.policy = policy
 
     async def fetch(
         self,
@@ -185,15 +221,18 @@ class Fetcher:
             transport=self._transport,
             headers=headers,
             verify=_ssl_context(),
+            trust_env=False,  # a proxy from the environment would connect on its own, past the policy's check
         ) as client:
             current = url
             for _ in range(self.max_redirects + 1):
-                async with client.stream("GET", current) as response:
+                response = await self._open(client, current)
+                try:
                     if response.is_redirect:
                         location = response.headers.get("location")
                         if not location:
                             raise FetchError("download", f"HTTP {response.status_code} without a Location")
-                        current = urljoin(str(response.url), location)
+                        # Against the URL as named, not response.url: that one has the IP literal for a host.
+                        current = urljoin(current, location)
                         if urlsplit(current).scheme.lower() not in ("http", "https"):
                             raise FetchError("download", f"redirect to an unsupported scheme: {current}")
                         continue
@@ -204,7 +243,33 @@ class Fetcher:
                         raise FetchError("bytes", f"Content-Length {declared} > {max_bytes}", 0)
                     size = await self._stream_to(response, dest, max_bytes)
                     return Fetched(url, dest, size)
+                finally:
+                    await response.aclose()
             raise FetchError("download", f"more than {self.max_redirects} redirects")
+
+    async def _open(self, client: httpx.AsyncClient, url: str) -> httpx.Response:
+        """Send one hop's GET (streamed) to an address of ``url``'s host the policy allows, resolved once here."""
+        target = httpx.URL(url)
+        host = target.raw_host.decode("ascii")  # IDNA-encoded: what getaddrinfo and TLS take
+        if not host:
+            raise FetchError("download", f"no host in {url}")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        addresses = await _policy.resolve(host, port)
+        refusal = self.policy.check(host, addresses)
+        if refusal is not None:
+            raise FetchRefused(refusal)
+        # The connection goes to the checked address itself (no second lookup that could answer differently); the
+        # server still sees its name in Host and, over TLS, in SNI, and the certificate is verified against it.
+        headers = {"Host": target.netloc.decode("ascii")}
+        extensions = {"sni_hostname": host} if target.scheme == "https" else {}
+        error: httpx.ConnectError | None = None
+        for address in addresses:  # like a connect by name: the next address when one refuses the connection
+            request = client.build_request("GET", _at(target, address), headers=headers, extensions=extensions)
+            try:
+                return await client.send(request, stream=True)
+            except httpx.ConnectError as refused:
+                error = refused
+        raise error or FetchError("download", f"no address for {host!r}")
 
     async def _stream_to(self, response: httpx.Response, dest: Path, max_bytes: int) -> int:
         read = 0
@@ -251,6 +316,11 @@ class Fetcher:
             raise FetchError("bytes", f"{size} bytes > {max_bytes}", 0)
         await asyncio.to_thread(shutil.copyfile, path, dest)
         return Fetched(url, dest, size)
+
+
+def _at(target: httpx.URL, address: IPAddress) -> httpx.URL:
+    """``target`` with its host replaced by ``address`` (httpx brackets an IPv6 literal itself)."""
+    return target.copy_with(host=str(address))
 
 
 def _read_so_far(dest: Path) -> int:

@@ -89,14 +89,14 @@ def _watch_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _child_init(model_modules: tuple[str, ...], parent: int) -> None:
+def _child_init(model_modules: tuple[str, ...], parent: int, fetch_private: bool, allow_fetch: tuple[str, ...]) -> None:
     global _child_media
     os.nice(CHILD_NICENESS)
     threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch", daemon=True).start()
-    from ..media import RealMedia
+    from ..media import real_media
     from ..plugins import load_registry
 
-    _child_media = RealMedia(load_registry(model_modules))
+    _child_media = real_media(load_registry(model_modules), fetch_private, allow_fetch)
 
 
 def _child_run(job: MediaJob) -> RecordedOutcome:
@@ -110,9 +110,12 @@ def _child_run(job: MediaJob) -> RecordedOutcome:
 class ProcessRunner:
     """``workers`` child processes (spawned on first use), each working on one task at a time."""
 
-    def __init__(self, workers: int, model_modules: tuple[str, ...]) -> None:
+    def __init__(
+        self, workers: int, model_modules: tuple[str, ...], fetch_private: bool, allow_fetch: tuple[str, ...]
+    ) -> None:
         self.workers = workers
         self.model_modules = model_modules
+        self.fetch_policy = (fetch_private, allow_fetch)  # the children build their fetcher from it
         self.unexpected: list[str] = []
         self._pool: ProcessPoolExecutor | None = None
 
@@ -122,7 +125,7 @@ class ProcessRunner:
                 self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_child_init,
-                initargs=(self.model_modules, os.getpid()),
+                initargs=(self.model_modules, os.getpid(), *self.fetch_policy),
             )
         return self._pool
 

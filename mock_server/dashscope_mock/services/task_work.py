@@ -72,13 +72,16 @@ class TaskWork:
 
         written = update_task(self.store, task_id, change)
         if written is None:
-            self._note_dropped(task_id, ended, now)
+            self._note(task_id, f"media result dropped: {ended}", now)
             return None
+        if outcome.note is not None:
+            self._note(task_id, outcome.note, now)
         if self.tasks.config.concurrency_for(written.model) is not None:
             self.scheduler.replan(written.key, written.model)
         return written
 
-    def _note_dropped(self, task_id: str, why: str, now: float) -> None:
+    def _note(self, task_id: str, note: str, now: float) -> None:
+        """A journal entry for what the engine did that no request shows."""
         record = self.store.get_task(task_id)
         self.journal.record(
             method="-",
@@ -91,6 +94,6 @@ class TaskWork:
             time_text=self.format_time(now),
             request_id=None,
             duration_ms=0.0,
-            note=f"media result dropped: {why}",
+            note=note,
             task_id=task_id,
         )
