@@ -24,9 +24,17 @@ Decisions where the docs are silent:
   around the face); emo-v1 the documented 512x512 / 512x704 at 25 fps; videoretalk the input's frame rate, longest
   side at most 1280. ``usage.video_duration`` is rounded to 0.01 s and the file lasts that long (±1 frame).
 
+Bounded work (the mock's own limits where the docs give none; issue 10): every input has a ``max_bytes`` (the
+emo images take the 10 MB of the other models' images); an image's pixel count (``max_pixels``, the documented
+longest side squared) is checked from its header, a JPEG or PNG too short for the picture it claims fails as
+``open`` before any frame is allocated, and images decode reduced to ``x-media-budget.decode_max_side`` (control
+spec); audio below ``min_sample_rate`` is a ``format`` failure; a result is never longer than the model's longest
+documented input; decodes and renders hold their estimated peak memory from a per-process budget
+(``x-media-budget.memory_bytes``), waiting while it is taken.
+
 Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
 ``faces`` (dlib detection, landmarks, pose, embeddings, ``ext_bbox``), ``portrait`` (the face checks), ``render``
-(MP4 output), ``kit`` (``MediaKit``, ``RealMedia``).
+(MP4 output), ``budget`` (the memory budget), ``kit`` (``MediaKit``, ``RealMedia``).
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from collections.abc import Sequence
 
 from ..plugins import ModelRegistry
 from ..seam import MediaFailure
+from .budget import MemoryBudget, media_budget
 from .checks import check_audio, check_emo_boxes, check_image, check_video
 from .errors import failure
 from .faces import detect_faces, ext_bbox, find_faces
@@ -49,6 +58,7 @@ __all__ = [
     "Fetcher",
     "MediaFailure",
     "MediaKit",
+    "MemoryBudget",
     "OssResolver",
     "Prepared",
     "RealMedia",
@@ -60,6 +70,7 @@ __all__ = [
     "ext_bbox",
     "failure",
     "find_faces",
+    "media_budget",
     "portrait_face",
     "real_media",
 ]

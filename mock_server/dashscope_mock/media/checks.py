@@ -3,6 +3,11 @@
 Every function is synchronous and CPU-bound (run it in a thread) and raises :class:`MediaFailure` with the code the
 spec maps the failure to. Bounds are inclusive (the docs contradict themselves: liveportrait's "1s < duration < 3min"
 next to "between 1s and 180s", "[1, 180]"), so a value exactly on a documented bound passes.
+
+Work is bounded (the mock's own limits, next to the documented ones): an image's pixel count (``max_pixels``) is
+checked from its header, its decode holds its estimated memory from the process's budget (``budget.py``) and
+yields pixels at most ``x-media-budget.decode_max_side`` on a side (:class:`CheckedImage`); audio slower than
+``min_sample_rate`` is refused (a few bytes at 1 Hz would "last" minutes).
 """
 
 from __future__ import annotations
@@ -14,9 +19,11 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from dashscope_openapi import model_limits
 
+from .budget import decode_max_side, media_budget
 from .errors import failure, input_limits
 from .faces import Box, ratio_of
 from .probe import AudioInfo, ProbeError, VideoInfo, decode_image, probe_audio, probe_image, probe_video
@@ -28,6 +35,8 @@ __all__ = [
     "check_emo_boxes",
     "check_image",
     "check_video",
+    "max_pixels",
+    "max_render_seconds",
 ]
 
 BBOX_TOLERANCE_PX = 2
@@ -36,10 +45,61 @@ BBOX_TOLERANCE_PX = 2
 
 @dataclass(frozen=True)
 class CheckedImage:
+    """An image that passed the file checks. ``width`` x ``height`` is its size as displayed; ``rgb`` its upright
+    pixels, reduced when a side is longer than ``decode_max_side``: :meth:`to_image` and :meth:`to_rgb` convert
+    boxes between the two."""
+
     format: str
     width: int
     height: int
     rgb: NDArray[np.uint8]
+
+    def _scale(self) -> tuple[float, float]:
+        return self.rgb.shape[1] / max(1, self.width), self.rgb.shape[0] / max(1, self.height)
+
+    def to_image(self, box: Box) -> Box:
+        """A box in ``rgb``'s pixels → the image's."""
+        sx, sy = self._scale()
+        return _scaled(box, 1 / sx, 1 / sy, self.width, self.height)
+
+    def to_rgb(self, box: Box) -> Box:
+        """A box in the image's pixels → ``rgb``'s."""
+        sx, sy = self._scale()
+        return _scaled(box, sx, sy, self.rgb.shape[1], self.rgb.shape[0])
+
+
+def _scaled(box: Box, sx: float, sy: float, width: int, height: int) -> Box:
+    x1, y1, x2, y2 = box
+    if sx == 1 and sy == 1:
+        return box
+    return (
+        min(width, max(0, round(x1 * sx))),
+        min(height, max(0, round(y1 * sy))),
+        min(width, max(0, round(x2 * sx))),
+        min(height, max(0, round(y2 * sy))),
+    )
+
+
+def max_pixels(spec: Mapping[str, Any]) -> int:
+    """An image input's pixel budget: ``max_pixels``, else its longest side squared, else Pillow's bomb limit."""
+    if "max_pixels" in spec:
+        return int(spec["max_pixels"])
+    if "max_side" in spec:
+        return int(spec["max_side"]) ** 2
+    return int(Image.MAX_IMAGE_PIXELS or 89_478_485)
+
+
+def max_render_seconds(model: str) -> float:
+    """The longest result ``model`` can make: the longest ``max_seconds`` of its inputs (the audio's, the video's).
+    A render never goes past it, whatever the checks let through."""
+    seconds = [
+        float(spec["max_seconds"])
+        for spec in model_limits(model).values()
+        if isinstance(spec, Mapping) and "max_seconds" in spec
+    ]
+    if not seconds:
+        raise LookupError(f"x-limits.models.{model} documents no duration")
+    return max(seconds)
 
 
 def _sides_ok(spec: Any, width: int, height: int) -> bool:
@@ -66,7 +126,8 @@ def _check_bytes(model: str, input: str, spec: Mapping[str, Any], path: Path, ur
 
 
 def check_image(model: str, input: str, path: Path, *, url: str = "") -> CheckedImage:
-    """Bytes, format (from the content), sides and aspect ratio from the header, then a full decode."""
+    """Bytes, format (from the content), sides, aspect ratio and pixel count from the header, then a bounded
+    decode (reduced to ``decode_max_side``, within the memory budget; missing data fails it)."""
     spec = input_limits(model, input)
     _check_bytes(model, input, spec, path, url)
     try:
@@ -77,9 +138,10 @@ def check_image(model: str, input: str, path: Path, *, url: str = "") -> Checked
         raise failure(model, input, "format", url=url, detail=f"image format {info.format!r}")
     if not _sides_ok(spec, info.width, info.height):
         raise failure(model, input, "size", url=url, detail=f"{info.width}x{info.height}")
-    max_side = int(spec.get("max_side", 8192))
     try:
-        rgb = decode_image(path, max_pixels=max_side * max_side)
+        rgb = decode_image(
+            path, max_pixels=max_pixels(spec), max_side=decode_max_side(), reserve=media_budget().reserve
+        )
     except ProbeError as error:
         raise failure(model, input, error.kind, url=url, detail=error.detail) from error
     return CheckedImage(info.format, info.width, info.height, rgb)
@@ -95,6 +157,8 @@ def check_audio(model: str, input: str, path: Path, *, url: str = "") -> AudioIn
         raise failure(model, input, "open", url=url, detail=error.detail) from error
     if not info.formats & set(spec.get("formats", ())):
         raise failure(model, input, "format", url=url, detail=f"audio container {sorted(info.formats)}")
+    if info.sample_rate < int(spec.get("min_sample_rate", 0)):
+        raise failure(model, input, "format", url=url, detail=f"sample rate {info.sample_rate} Hz")
     _check_duration(model, input, spec, info.duration, url)
     return info
 
@@ -104,7 +168,7 @@ def check_video(model: str, input: str, path: Path, *, url: str = "") -> VideoIn
     spec = input_limits(model, input)
     _check_bytes(model, input, spec, path, url)
     try:
-        info = probe_video(path)
+        info = probe_video(path, max_pixels=max_pixels(spec))
     except ProbeError as error:
         raise failure(model, input, "open", url=url, detail=error.detail) from error
     if not info.formats & set(spec.get("formats", ())):

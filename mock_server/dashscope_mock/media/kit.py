@@ -3,6 +3,10 @@
 Downloads run on the event loop (async, bounded); probing, face detection and rendering run in threads, so the mock
 keeps serving other requests meanwhile. Nothing here raises for bad media but ``MediaFailure``, which names a
 catalogue code.
+
+Checks run in a pool of their own (:data:`CHECK_WORKERS` threads per process): a decode waiting for the memory budget
+(``budget.py``) waits there, never in the event loop's default executor, which downloads need for name lookups and
+file copies. A render holds its ``render_cost`` from the same budget while it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +29,7 @@ from dashscope_openapi import load_spec
 from ..errors import catalogue_error
 from ..plugins import ModelRegistry
 from ..seam import Box, DetectJob, DetectOutcome, MediaFailure, MediaJob, MediaOutcome
+from .budget import media_budget
 from .errors import failure, input_limits
 from .faces import preload
 from .fetch import Fetcher, OssResolver
@@ -38,13 +44,27 @@ _T = TypeVar("_T")
 MATCH_FRAMES = 5
 """How many frames, spread over the video, are searched for videoretalk's reference face."""
 
+CHECK_WORKERS = 2 * (os.cpu_count() or 1) + 2
+"""Threads running checks (decodes, face analysis) at once in a process; more wait their turn in the queue."""
+_check_pool_lock = threading.Lock()
+_check_pools: list[ThreadPoolExecutor] = []
+
+
+def _check_pool() -> ThreadPoolExecutor:
+    """The process's check pool, made on first use (by whichever event loop gets there first)."""
+    with _check_pool_lock:
+        if not _check_pools:
+            _check_pools.append(ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="dashscope-mock-check"))
+        return _check_pools[0]
+
 
 @dataclass
 class Prepared:
     """A task whose inputs passed every check: what ``usage`` reports and how to make the result.
 
     ``render(out_path)`` is synchronous and CPU-bound (seconds at most for short inputs): run it in a thread or process
-    pool. The downloaded inputs stay in ``workdir`` until :meth:`close` (or garbage collection).
+    pool; it holds ``render_cost`` bytes (its estimated peak) of the process's memory budget while it runs, waiting
+    for them if need be. The downloaded inputs stay in ``workdir`` until :meth:`close` (or garbage collection).
     """
 
     model: str
@@ -53,6 +73,7 @@ class Prepared:
     workdir: Path
     _render: Callable[[Path], None] = field(repr=False)
     details: dict[str, Any] = field(default_factory=dict)
+    render_cost: int = 0
 
     def __post_init__(self) -> None:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.workdir, True)
@@ -61,7 +82,8 @@ class Prepared:
         """Write the result MP4 (H.264 + AAC, ``video_duration`` long) to ``out_path``; returns ``out_path``."""
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        self._render(out_path)
+        with media_budget().reserve(self.render_cost):
+            self._render(out_path)
         return out_path
 
     def close(self) -> None:
@@ -158,9 +180,10 @@ class MediaKit:
         return paths
 
     async def check(self, model: str, input: str, url: str, check: Callable[[], _T]) -> _T:
-        """Run a check in a thread; an unexpected error while reading a file is that input's ``open`` failure."""
+        """Run a check in the check pool; an unexpected error while reading a file is that input's ``open``
+        failure."""
         try:
-            return await asyncio.to_thread(check)
+            return await asyncio.get_running_loop().run_in_executor(_check_pool(), check)
         except MediaFailure:
             raise
         except Exception as error:

@@ -11,15 +11,22 @@ x264 preset fast, so a few seconds of result render in a fraction of a second.
 
 Both mux the input audio, re-encoded to AAC and cut to ``duration``; the video has ``round(duration x fps)`` frames,
 so the file lasts ``duration`` to within a frame.
+
+Bounded work: ``duration`` is cut to ``max_seconds`` (the model's longest documented input: the checks refuse longer
+inputs, this holds whatever gets through); the audio is held for that long at most, at ≤ 48 kHz and ≤ 2 channels;
+frames are at most ``max_side`` (results) and the input video's ``max_pixels`` (the decoder refuses larger frames
+before allocating them); the ping-pong's stored frames spill to a temporary file past :data:`STORE_MEMORY_BYTES`.
+:func:`portrait_render_cost` and :func:`video_render_cost` estimate a render's peak memory for the budget.
 """
 
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import av
 import cv2
@@ -28,7 +35,16 @@ from numpy.typing import NDArray
 
 from .faces import Box
 
-__all__ = ["PORTRAIT_MAX_SIDE", "VIDEO_MAX_SIDE", "even_size", "render_portrait", "render_video"]
+__all__ = [
+    "PORTRAIT_MAX_SIDE",
+    "STORE_MEMORY_BYTES",
+    "VIDEO_MAX_SIDE",
+    "even_size",
+    "portrait_render_cost",
+    "render_portrait",
+    "render_video",
+    "video_render_cost",
+]
 
 PORTRAIT_MAX_SIDE = 512
 VIDEO_MAX_SIDE = 1280
@@ -36,6 +52,14 @@ X264_OPTIONS = {"preset": "veryfast", "crf": "26"}
 X264_VIDEO_OPTIONS = {"preset": "ultrafast", "crf": "24"}  # videoretalk: many frames, keep it quick
 _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 _AUDIO_CHUNK = 1024
+STORE_MEMORY_BYTES = 64 * 2**20
+"""JPEG copies of videoretalk's frames kept in memory for the ping-pong; the rest go to a temporary file."""
+# The render estimates, from measured peaks with margin: ~45 MB above idle for a 512x512 portrait of 20 s, 73 MB
+# for 512x704 of 60 s at 48 kHz stereo (22 MB of it audio), 65 MB for a 2048x1152 video to 1280x720. An encoder
+# holds a few frames (lookahead, threads); an H.264 decoder up to 16 reference frames and one per thread.
+_ENCODER_FRAMES = 16
+_DECODER_FRAMES = 24
+_RENDER_BASE = 40 * 2**20
 
 RGB = NDArray[np.uint8]
 
@@ -48,31 +72,49 @@ def even_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return out_w, out_h
 
 
+def _output_audio(sample_rate: int, channels: int) -> tuple[int, str]:
+    """The AAC rate and layout a result's audio gets from an input of ``sample_rate`` and ``channels``."""
+    return (sample_rate if sample_rate in _AAC_RATES else 44100), ("stereo" if channels >= 2 else "mono")
+
+
+def _audio_bytes(sample_rate: int, channels: int, duration: float) -> int:
+    rate, layout = _output_audio(sample_rate, channels)
+    return round(rate * duration) * (2 if layout == "stereo" else 1) * 4
+
+
 class _Audio:
-    """The input audio decoded to planar float at an AAC rate, ≤ 2 channels, exactly ``duration`` long."""
+    """The input audio decoded to planar float at an AAC rate, ≤ 2 channels, exactly ``duration`` long (silence
+    after its end; decoding stops once ``duration`` is filled)."""
 
     def __init__(self, path: Path, duration: float) -> None:
         with av.open(str(path)) as container:
             stream = container.streams.audio[0]
-            in_rate = int(stream.codec_context.sample_rate or 44100)
-            channels = int(stream.codec_context.channels or 1)
-            self.rate = in_rate if in_rate in _AAC_RATES else 44100
-            self.layout = "stereo" if channels >= 2 else "mono"
+            self.rate, self.layout = _output_audio(
+                int(stream.codec_context.sample_rate or 44100), int(stream.codec_context.channels or 1)
+            )
+            total = max(1, round(duration * self.rate))
+            # Filled in place: no list of chunks and no concatenated copy beside it.
+            self.samples: NDArray[np.float32] = np.zeros((2 if self.layout == "stereo" else 1, total), np.float32)
             resampler = av.AudioResampler(format="fltp", layout=self.layout, rate=self.rate)
-            chunks: list[NDArray[np.float32]] = []
+            filled = 0
             try:
                 for frame in container.decode(stream):
-                    chunks.extend(np.asarray(out.to_ndarray(), np.float32) for out in resampler.resample(frame))
+                    filled = self._fill(filled, resampler.resample(frame))
+                    if filled >= total:
+                        break
             except Exception:  # a damaged tail: keep what decoded (the checks accepted its duration)
                 pass
-            chunks.extend(np.asarray(out.to_ndarray(), np.float32) for out in resampler.resample(None))
-        width = 2 if self.layout == "stereo" else 1
-        samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((width, 0), np.float32)
-        total = max(1, round(duration * self.rate))
-        if samples.shape[1] < total:
-            samples = np.pad(samples, ((0, 0), (0, total - samples.shape[1])))
-        self.samples: NDArray[np.float32] = np.ascontiguousarray(samples[:, :total], dtype=np.float32)
+            if filled < total:
+                self._fill(filled, resampler.resample(None))
         self.position = 0
+
+    def _fill(self, filled: int, frames: list[av.AudioFrame]) -> int:
+        for out in frames:
+            data = np.asarray(out.to_ndarray(), np.float32)
+            take = min(data.shape[1], self.samples.shape[1] - filled)
+            self.samples[:, filled : filled + take] = data[:, :take]
+            filled += take
+        return filled
 
     def loudness(self, frames: int, fps: float) -> NDArray[np.float64]:
         """Per video frame, the RMS loudness scaled to [0, 1] (95th percentile = 1), lightly smoothed."""
@@ -137,6 +179,21 @@ class _Writer:
         self.container.close()
 
 
+def portrait_render_cost(width: int, height: int, duration: float, sample_rate: int, channels: int) -> int:
+    """The estimated peak bytes of :func:`render_portrait` of a ``width`` x ``height`` frame and ``duration``
+    seconds of audio (input ``sample_rate`` and ``channels``)."""
+    return _RENDER_BASE + _ENCODER_FRAMES * width * height * 3 + _audio_bytes(sample_rate, channels, duration)
+
+
+def video_render_cost(
+    in_size: tuple[int, int], out_size: tuple[int, int], duration: float, sample_rate: int, channels: int
+) -> int:
+    """The estimated peak bytes of :func:`render_video` from an ``in_size`` video to ``out_size`` frames."""
+    decoder = _DECODER_FRAMES * in_size[0] * in_size[1] * 3 // 2  # YUV 4:2:0 frames
+    encoder = _ENCODER_FRAMES * out_size[0] * out_size[1] * 3
+    return _RENDER_BASE + decoder + encoder + STORE_MEMORY_BYTES + _audio_bytes(sample_rate, channels, duration)
+
+
 def render_portrait(
     out_path: Path,
     *,
@@ -145,12 +202,15 @@ def render_portrait(
     audio_path: Path,
     duration: float,
     fps: float,
+    max_seconds: float,
     mouth_strength: float = 1.0,
 ) -> None:
-    """A ``duration``-second video of ``frame`` (even sides) at ``fps``, with the audio of ``audio_path``.
+    """A ``duration``-second (at most ``max_seconds``) video of ``frame`` (even sides) at ``fps``, with the audio
+    of ``audio_path``.
 
     ``face`` (in ``frame``'s pixels) anchors the zoom and the mouth pulse; without one the frame only zooms.
     """
+    duration = min(duration, max_seconds)
     height, width = frame.shape[:2]
     if width % 2 or height % 2:
         width, height = even_size(width, height, max(width, height))
@@ -208,22 +268,26 @@ def render_video(
     audio_path: Path,
     duration: float,
     extension: bool,
+    max_seconds: float,
+    max_pixels: int,
     max_side: int = VIDEO_MAX_SIDE,
 ) -> None:
-    """videoretalk: the input video's frames at its own rate (scaled to ≤ ``max_side``), ``duration`` long.
+    """videoretalk: the input video's frames at its own rate (scaled to ≤ ``max_side``), ``duration`` long (at
+    most ``max_seconds``); frames of more than ``max_pixels`` are not decoded (``ValueError``).
 
     When the video runs out before ``duration`` and ``extension`` is true, frames continue reverse-forward
     (n-2 … 0, 1 … n-1, …); without ``extension`` the last frame holds (the caller makes ``duration`` ≤ the video's).
     """
-    with av.open(str(video_path)) as container:
+    duration = min(duration, max_seconds)
+    with av.open(str(video_path)) as container, _FrameStore(video_path.parent) as stored:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        stream.codec_context.options = {"max_pixels": str(max_pixels)}
         rate = Fraction(stream.average_rate or stream.guessed_rate or 25)
         width, height = even_size(int(stream.codec_context.width), int(stream.codec_context.height), max_side)
         count = max(1, round(duration * rate))
         audio = _Audio(audio_path, duration)
         writer = _Writer(out_path, width, height, rate, audio)
-        stored: list[bytes] = []  # JPEG copies for the ping-pong, so a long video is not held raw in memory
         written = 0
         last: RGB | None = None
         try:
@@ -242,7 +306,7 @@ def render_video(
                 pass
             if last is None:
                 raise ValueError(f"{video_path} has no decodable frame")
-            order = _ping_pong(len(stored)) if extension and stored else None
+            order = _ping_pong(len(stored)) if extension and len(stored) else None
             while written < count:
                 if order is not None:
                     last = _unjpeg(stored[next(order)])
@@ -250,6 +314,47 @@ def render_video(
                 written += 1
         finally:
             writer.close()
+
+
+class _FrameStore:
+    """JPEG copies of frames, by index: in memory up to :data:`STORE_MEMORY_BYTES`, then in a temporary file in
+    ``folder`` (deleted on exit), so a long video's ping-pong does not grow the process."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.memory: list[bytes] = []
+        self.held = 0
+        self.spilled: list[tuple[int, int]] = []  # (offset, length) in the file
+        self.file: IO[bytes] | None = None
+
+    def __enter__(self) -> _FrameStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def __len__(self) -> int:
+        return len(self.memory) + len(self.spilled)
+
+    def append(self, data: bytes) -> None:
+        if self.file is None and self.held + len(data) <= STORE_MEMORY_BYTES:
+            self.memory.append(data)
+            self.held += len(data)
+            return
+        if self.file is None:
+            self.file = tempfile.TemporaryFile(dir=self.folder)  # noqa: SIM115 - closed by __exit__
+        offset = self.file.seek(0, 2)
+        self.file.write(data)
+        self.spilled.append((offset, len(data)))
+
+    def __getitem__(self, index: int) -> bytes:
+        if index < len(self.memory):
+            return self.memory[index]
+        assert self.file is not None
+        offset, length = self.spilled[index - len(self.memory)]
+        self.file.seek(offset)
+        return self.file.read(length)
 
 
 def _ping_pong(length: int) -> Iterator[int]:

@@ -41,7 +41,8 @@ async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
     paths = await kit.fetch_all(model, workdir, [("image", url)], oss_resolve=job.oss_resolve)
     image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))
     face = await kit.check(model, "image", url, lambda: portrait_face(model, "image", image.rgb, ratio=ratio))
-    boxes = {"face_bbox": face.box, "ext_bbox": ext_bbox(face.box, ratio, image.width, image.height)}
+    face_box = image.to_image(face.box)  # found in the decoded (possibly reduced) pixels
+    boxes = {"face_bbox": face_box, "ext_bbox": ext_bbox(face_box, ratio, image.width, image.height)}
     return DetectOutcome(boxes=boxes)
 
 

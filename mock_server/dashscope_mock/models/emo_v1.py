@@ -16,10 +16,10 @@ import numpy as np
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image
+from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image, max_render_seconds
 from ..media.kit import MediaKit, Prepared, scale_box
 from ..media.portrait import portrait_face
-from ..media.render import RGB, render_portrait
+from ..media.render import RGB, portrait_render_cost, render_portrait
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob, MediaOutcome
 from ._placeholders import PLACEHOLDER_DURATION
@@ -56,11 +56,16 @@ def _as_box(value: object) -> Box:
 
 
 def emo_frame(image: CheckedImage, face: Box, ext: Box, out_w: int, out_h: int) -> tuple[RGB, Box]:
-    """The still: the image cropped to ``ext_bbox`` and resized to the documented size of its ratio."""
-    x1, y1, x2, y2 = ext
+    """The still: the image cropped to ``ext_bbox`` and resized to the documented size of its ratio (the boxes
+    are in the image's pixels, the crop is of the decoded ones)."""
+    height, width = image.rgb.shape[:2]
+    x1, y1, x2, y2 = image.to_rgb(ext)
+    x1, y1 = min(x1, width - 1), min(y1, height - 1)
+    x2, y2 = max(x2, x1 + 1), max(y2, y1 + 1)  # a box of a few pixels in a reduced image keeps one
     crop = image.rgb[y1:y2, x1:x2]
     frame = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
-    local = (face[0] - x1, face[1] - y1, face[2] - x1, face[3] - y1)
+    fx1, fy1, fx2, fy2 = image.to_rgb(face)
+    local = (fx1 - x1, fy1 - y1, fx2 - x1, fy2 - y1)
     return np.ascontiguousarray(frame), scale_box(local, out_w / (x2 - x1), out_h / (y2 - y1), out_w, out_h)
 
 
@@ -79,13 +84,24 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     out_w, out_h = (int(side) for side in model_limits(model)["output"]["sizes"][ratio])
     frame, frame_face = emo_frame(image, _as_box(face_bbox), _as_box(ext), out_w, out_h)
     fps = float(model_limits(model)["output"]["fps"])
-    duration = round(audio.duration, 2)
+    longest = max_render_seconds(model)
+    duration = min(round(audio.duration, 2), longest)
     audio_path = paths["audio"]
 
     def render(out_path: Path) -> None:
-        render_portrait(out_path, frame=frame, face=frame_face, audio_path=audio_path, duration=duration, fps=fps)
+        render_portrait(
+            out_path,
+            frame=frame,
+            face=frame_face,
+            audio_path=audio_path,
+            duration=duration,
+            fps=fps,
+            max_seconds=longest,
+        )
 
-    return Prepared(model, duration, ratio, workdir, render, {"size": (out_w, out_h), "fps": fps, "audio": audio})
+    details = {"size": (out_w, out_h), "fps": fps, "audio": audio}
+    cost = portrait_render_cost(out_w, out_h, duration, audio.sample_rate, audio.channels)
+    return Prepared(model, duration, ratio, workdir, render, details, render_cost=cost)
 
 
 # emo-v1 walks three working phases; the realistic profile takes minutes, as the model page shows.

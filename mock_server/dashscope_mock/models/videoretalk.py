@@ -12,13 +12,13 @@ from pathlib import Path
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_image, check_video
+from ..media.checks import CheckedImage, check_audio, check_image, check_video, max_pixels, max_render_seconds
 from ..media.errors import failure, input_limits
 from ..media.faces import FaceLimits, best_match, face_embedding
 from ..media.kit import MediaKit, Prepared, param
 from ..media.portrait import portrait_face
 from ..media.probe import AudioInfo, VideoInfo, sample_video_frames
-from ..media.render import even_size, render_video
+from ..media.render import even_size, render_video, video_render_cost
 from ..plugins import VideoModel, timing
 from ..seam import MediaJob
 from ._placeholders import documented_ratio
@@ -34,7 +34,7 @@ def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: 
     """The embedding distance from the reference face to the nearest face of the video."""
     spec = input_limits(model, "ref_image")
     face = portrait_face(model, "ref_image", ref.rgb, url=url)
-    frames = sample_video_frames(video_path, kit.match_frames)
+    frames = sample_video_frames(video_path, kit.match_frames, max_pixels=max_pixels(input_limits(model, "video")))
     distance = best_match(face_embedding(ref.rgb, face), frames, FaceLimits.from_spec(spec["faces"]))
     if distance > float(spec["max_match_distance"]):
         raise failure(model, "ref_image", "no_match", url=url, detail=f"nearest face at distance {distance:.3f}")
@@ -65,8 +65,10 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
         )
     extension = bool(param(parameters, PARAMETERS, "video_extension"))
     extension = extension and audio.duration > video.duration  # nothing to extend otherwise
-    duration = round(audio.duration if extension else min(video.duration, audio.duration), 2)
+    longest = max_render_seconds(model)
+    duration = min(round(audio.duration if extension else min(video.duration, audio.duration), 2), longest)
     video_path, audio_path, max_side = paths["video"], paths["audio"], kit.video_max_side
+    frame_pixels = max_pixels(input_limits(model, "video"))
 
     def render(out_path: Path) -> None:
         render_video(
@@ -75,13 +77,16 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
             audio_path=audio_path,
             duration=duration,
             extension=extension,
+            max_seconds=longest,
+            max_pixels=frame_pixels,
             max_side=max_side,
         )
 
     width, height = even_size(video.width, video.height, max_side)
     ratio = str(model_limits(NAME)["output"]["video_ratio"])
     details = {"size": (width, height), "fps": video.fps, "video": video, "audio": audio, "match": distance}
-    return Prepared(model, duration, ratio, workdir, render, details)
+    cost = video_render_cost((video.width, video.height), (width, height), duration, audio.sample_rate, audio.channels)
+    return Prepared(model, duration, ratio, workdir, render, details, render_cost=cost)
 
 
 # One running task per key (x-limits.concurrency); the realistic profile takes minutes.
