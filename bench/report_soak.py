@@ -43,7 +43,62 @@ def render_soak(soak: dict[str, Any], out: list[str], machine: str) -> None:
             f"5xx answers in the mock's journal: {fuzz['server_errors']}, `not_a_server_error` failures: "
             f"{fuzz['schemathesis_failures']} ({fuzz['seconds']:.0f} s). Command: `{fuzz['command']}`."
         )
+    hostile = soak.get("hostile")
+    if hostile:
+        _hostile(hostile, fuzz, out)
     out += ["", soak.get("notes", ""), ""]
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} x {status}" for status, count in sorted(counts.items()))
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:,.0f} MiB"
+
+
+def _hostile(row: dict[str, Any], fuzz: dict[str, Any] | None, out: list[str]) -> None:
+    """Part 6b: the served mock, media checks on, under hostile inputs (``bench/soak_hostile.py``)."""
+    memory, disk, corpus = row["memory"], row["disk"], row["corpus"]
+    out.append(
+        "- Hostile inputs, media checks on (`python -m bench.soak --only hostile`), one `dashscope-mock serve` "
+        "process (uvicorn in it, one worker):"
+    )
+    out.append(
+        f"  - Memory: {memory['parallel']} face-detects (emo-detect-v1) at once of the worst-case image, a "
+        f"{memory['image_bytes'] / 1000:.0f} KB 16-bit 7000x7000 grey PNG (~98 MB of pixels) served from loopback: "
+        f"peak RSS {_mib(memory['peak_rss'])} (VmRSS every 50 ms, {memory['samples']} samples, and VmHWM), idle "
+        f"{_mib(memory['idle_rss'])}, **{_mib(memory['above_idle'])} above idle** against a goal of at most "
+        f"{_mib(memory['goal'])}: **{'met' if memory['met'] else 'missed'}**; answers {_counts(memory['statuses'])}, "
+        f"{memory['seconds']:.0f} s."
+    )
+    out.append(
+        f"  - Disk: endless image bodies (chunked zeros, forever) for {disk['endless_detects']} "
+        "face-detects at once and one liveportrait task whose `image_url` never ends: at most "
+        f"**{disk['max_bytes']:,d} bytes** on disk (the files the mock created under the system temp folder, sampled "
+        f"every 50 ms) against the documented limit of {disk['limit']:,d} bytes (emo-detect-v1 `image.max_bytes`) "
+        f"per download: {'within' if disk['within_one_limit'] else 'above'} one limit, "
+        f"{'within' if disk['met'] else 'above'} one limit per concurrent download "
+        f"({disk['endless_detects'] + 1}); face-detect answers "
+        f"{_counts(disk['detect_statuses'])}, the task ended {disk['task_status']} ({disk['task_code']})."
+    )
+    bad = "; ".join(f"`{case}`" for case in corpus["bad_content_type_cases"] + corpus["server_error_cases"])
+    if "Invalid HTTP request received" in bad:
+        bad += (
+            " (uvicorn's HTTP/1.1 parser, h11, refuses a control character in a header value before the request "
+            "reaches the mock's app, with its own plain-text 400)"
+        )
+    cases = f"{fuzz['cases']:,d}" if fuzz else "at least 10,000"
+    out.append(
+        f"  - Hostile corpus: {corpus['cases']} crafted requests (deep JSON 5000 levels, invalid UTF-8, NaN, "
+        "duplicate keys, 2 MB bodies, bad multipart and a NUL in an upload key at `/_mock/oss`, 5000 form fields, "
+        "unknown query parameters, huge URLs and keys, bad keys, wrong methods, a foreign `Host`, ...), each sent "
+        f"{corpus['repeat']} times ({corpus['sent']} requests): **{corpus['server_errors']} answers >= 500**, "
+        f"**{corpus['bad_content_types']} answers neither JSON nor XML** (goal 0 and 0; offending cases: "
+        f"{bad or 'none'}); "
+        f"statuses {_counts(corpus['statuses'])}; 5xx in the mock's journal over the whole part: {row['journal_5xx']}. "
+        f"The {cases} generated schemathesis cases (positive and negative) come from part 6 (fuzz) above."
+    )
 
 
 def _seconds(value: float | None) -> str:

@@ -14,12 +14,14 @@
    timings and the media throughput measured before the kill.
 6. Fuzz: schemathesis' CLI, positive and negative cases over every public operation, until at least ``FUZZ_CASES``
    cases ran; zero 5xx, counted twice: schemathesis' ``not_a_server_error`` check and the mock's own journal.
+6b. Hostile inputs (``bench/soak_hostile.py``, ``--only hostile``; ~20 s): media checks on; peak RSS
+   under 12 parallel worst-case PNG decodes, bytes on disk under endless bodies, a crafted hostile request corpus.
 
 Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off
-except in 5b (the soak is about the API, the store and the lifecycle; real renders would make it a media benchmark;
-5b checks that the media work survives a crash), the per-key query limit on (each client stays under it). The fuzz
-run turns the query limit off so that generated task queries are not answered 429, and leaves the control plane alone
-(its fault API creates 5xx on purpose).
+except in 5b and 6b (the soak is about the API, the store and the lifecycle; real renders would make it a media
+benchmark; 5b checks that the media work survives a crash; 6b is about hostile inputs), the per-key query limit on
+(each client stays under it). The fuzz run turns the query limit off so that generated task queries are not answered
+429, and leaves the control plane alone (its fault API creates 5xx on purpose).
 """
 
 from __future__ import annotations
@@ -338,11 +340,13 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import soak_crash  # it builds on this module
+    from . import soak_crash, soak_hostile  # they build on this module
 
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument(
-        "--only", default="load,crash,crash-media,fuzz", help="comma-separated: load, crash, crash-media, fuzz"
+        "--only",
+        default="load,crash,crash-media,fuzz,hostile",
+        help="comma-separated: load, crash, crash-media, fuzz, hostile",
     )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--tasks", type=int, default=TASKS)
@@ -356,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
-    if unknown := parts - {"load", "crash", "crash-media", "fuzz"}:
+    if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile"}:
         parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     results: dict[str, Any] = dict(report.load("soak") or {})  # a partial run (--only) keeps the other figures
     results["machine"] = report.machine()
@@ -416,17 +420,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         if row["cases"] < args.fuzz_cases:
             violations.append(f"fuzz: only {row['cases']} cases")
         results["fuzz"] = row
+    if "hostile" in parts:
+        print("6b. hostile inputs, media checks on")
+        row = soak_hostile.hostile_run()
+        print(f"  {json.dumps(row)}")
+        violations.extend(soak_hostile.check(row))
+        results["hostile"] = row
     kept = [v for v in results.get("violations", []) if v.split(" ")[0].rstrip(":") not in parts]
     results["violations"] = kept + violations
     results["ok"] = not results["violations"]
     results["notes"] = (
         "Real clock, `fast` profile (a liveportrait task ends 2.5 s after submission), media checks off except in "
-        "the crash runs that say otherwise, per-key query limit on except in the fuzz run; each client is its own "
-        "account (key and 20 queries/s limiter), polls every 0.5 s growing to 1 s (media checks on: 1 s growing to "
-        f"3 s), at most {args.concurrency} tasks in flight per client unless said otherwise. The crash runs' bound on "
-        "the time to terminal after the restart adds the work lease (`x-task-engine.lease_seconds`), the work "
-        "pool's ticker period (a third of the lease), the model's timings and the drain of the backlog at the "
-        "media throughput measured before the kill; the lease wait and the drain overlap, so it is an upper bound."
+        "the crash runs that say otherwise and the hostile-input part, per-key query limit on except in the fuzz "
+        "run; each client is its own account (key and 20 queries/s limiter), polls every 0.5 s growing to 1 s "
+        f"(media checks on: 1 s growing to 3 s), at most {args.concurrency} tasks in flight per client unless said "
+        "otherwise. The crash runs' bound on the time to terminal after the restart adds the work lease (`x-task-"
+        "engine.lease_seconds`), the work pool's ticker period (a third of the lease), the model's timings and the"
+        " drain of the backlog at the media throughput measured before the kill; the lease wait and the drain "
+        "overlap, so it is an upper bound."
     )
     report.save("soak", results)
     report.render()
