@@ -125,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from .config import parse_concurrency
+    from .serving import DashScopeHttpProtocol
 
     media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
     env = {
@@ -186,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         access_log=False,
         log_level=args.log_level,
+        http=DashScopeHttpProtocol,  # a request uvicorn's parser rejects still gets the service's JSON 400
     )
     return 0
 

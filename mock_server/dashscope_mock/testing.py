@@ -145,7 +145,17 @@ class MockDashScope:
         """Run the app under uvicorn in a thread; yields ``http://host:port``."""
         import uvicorn
 
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+        from .serving import DashScopeHttpProtocol
+
+        config = uvicorn.Config(
+            self.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            http=DashScopeHttpProtocol,
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name="dashscope-mock-uvicorn", daemon=True)
         thread.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -315,3 +316,21 @@ async def test_the_fetch_policy_refuses_loopback_inputs(loopback_server: tuple[s
             assert (await client.post(DETECT_PATH, json=detect)).status_code == 400
         assert "fetch policy" in str(mock.requests("detectFace")[-1].note)
     assert hits == [], "nothing reached the loopback server"
+
+
+def test_a_request_the_http_parser_rejects_still_gets_the_services_json() -> None:
+    with mock_dashscope() as mock, mock.serve() as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"GET /api/v1/tasks/x HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \x7f\x01\r\n\r\n")
+            raw = b""
+            while chunk := conn.recv(65536):
+                raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), raw
+    headers = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert headers[b"Content-Type"] == b"application/json"
+    answer = json.loads(body)
+    assert (
+        set(answer) == {"request_id", "code", "message"} and headers[b"X-Request-ID"] == answer["request_id"].encode()
+    )
