@@ -71,8 +71,9 @@ OssResolver = Callable[[str], "bytes | Path | Awaitable[bytes | Path | None] | N
 
 CHUNK_SIZE = 64 * 1024
 MAX_REDIRECTS = 3
-SYNC_DOWNLOAD_TIMEOUT = 5.0
-"""Seconds a detector's download may take (face-detect answers synchronously, ``x-models.<model>.kind: detect``).
+SYNC_DOWNLOAD_TIMEOUT = float(limits()["detect_download_timeout_seconds"])
+"""Seconds a detector's download may take (``x-limits.detect_download_timeout_seconds``; face-detect answers
+synchronously, ``x-models.<model>.kind: detect``).
 The documented 60 s (``x-limits.download_timeout_seconds``) is for task inputs, fetched after the submit answered; a
 face-detect caller waits for the download, so a host that accepts and never answers, or a resolver that drops queries
 (the lookup waits behind others in the event loop's thread pool), fails it as a download failure within seconds."""

@@ -30,12 +30,14 @@ from ..errors import catalogue_error
 from ..plugins import ModelRegistry
 from ..seam import Box, DetectJob, DetectOutcome, MediaFailure, MediaJob, MediaOutcome
 from .budget import media_budget
+from .checks import max_render_seconds
 from .errors import failure, input_limits
 from .faces import preload
 from .fetch import Fetcher, OssResolver
-from .render import PORTRAIT_MAX_SIDE, VIDEO_MAX_SIDE
+from .probe import AudioInfo
+from .render import PORTRAIT_MAX_SIDE, RGB, VIDEO_MAX_SIDE, portrait_render_cost, render_portrait
 
-__all__ = ["MediaKit", "Prepared", "RealMedia", "failed_request", "param", "scale_box"]
+__all__ = ["MediaKit", "Prepared", "RealMedia", "failed_request", "param", "portrait_result", "scale_box"]
 
 logger = logging.getLogger("dashscope_mock.media")
 
@@ -89,6 +91,41 @@ class Prepared:
     def close(self) -> None:
         """Delete the downloaded inputs (idempotent)."""
         self._finalizer()
+
+
+def portrait_result(
+    model: str,
+    workdir: Path,
+    *,
+    frame: RGB,
+    face: Box | None,
+    audio: AudioInfo,
+    audio_path: Path,
+    fps: float,
+    ratio: str,
+    details: dict[str, Any],
+    mouth_strength: float = 1.0,
+) -> Prepared:
+    """A portrait model's prepared result (liveportrait, emo-v1): ``frame`` animated to ``audio``, as long as the
+    audio but never past the model's longest documented input, with its render's memory cost."""
+    longest = max_render_seconds(model)
+    duration = min(round(audio.duration, 2), longest)
+    width, height = frame.shape[1], frame.shape[0]
+
+    def render(out_path: Path) -> None:
+        render_portrait(
+            out_path,
+            frame=frame,
+            face=face,
+            audio_path=audio_path,
+            duration=duration,
+            fps=fps,
+            max_seconds=longest,
+            mouth_strength=mouth_strength,
+        )
+
+    cost = portrait_render_cost(width, height, duration, audio.sample_rate, audio.channels)
+    return Prepared(model, duration, ratio, workdir, render, details, render_cost=cost)
 
 
 def param(parameters: Mapping[str, Any], schema: str, name: str) -> Any:

@@ -16,10 +16,10 @@ import numpy as np
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image, max_render_seconds
-from ..media.kit import MediaKit, Prepared, scale_box
+from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image
+from ..media.kit import MediaKit, Prepared, portrait_result, scale_box
 from ..media.portrait import portrait_face
-from ..media.render import RGB, portrait_render_cost, render_portrait
+from ..media.render import RGB
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob, MediaOutcome
 from ._placeholders import PLACEHOLDER_DURATION
@@ -84,24 +84,18 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     out_w, out_h = (int(side) for side in model_limits(model)["output"]["sizes"][ratio])
     frame, frame_face = emo_frame(image, _as_box(face_bbox), _as_box(ext), out_w, out_h)
     fps = float(model_limits(model)["output"]["fps"])
-    longest = max_render_seconds(model)
-    duration = min(round(audio.duration, 2), longest)
-    audio_path = paths["audio"]
-
-    def render(out_path: Path) -> None:
-        render_portrait(
-            out_path,
-            frame=frame,
-            face=frame_face,
-            audio_path=audio_path,
-            duration=duration,
-            fps=fps,
-            max_seconds=longest,
-        )
-
     details = {"size": (out_w, out_h), "fps": fps, "audio": audio}
-    cost = portrait_render_cost(out_w, out_h, duration, audio.sample_rate, audio.channels)
-    return Prepared(model, duration, ratio, workdir, render, details, render_cost=cost)
+    return portrait_result(
+        model,
+        workdir,
+        frame=frame,
+        face=frame_face,
+        audio=audio,
+        audio_path=paths["audio"],
+        fps=fps,
+        ratio=ratio,
+        details=details,
+    )
 
 
 # emo-v1 walks three working phases; the realistic profile takes minutes, as the model page shows.

@@ -9,11 +9,11 @@ import numpy as np
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import check_audio, check_image, max_render_seconds
+from ..media.checks import check_audio, check_image
 from ..media.faces import ext_bbox
-from ..media.kit import MediaKit, Prepared, param, scale_box
+from ..media.kit import MediaKit, Prepared, param, portrait_result, scale_box
 from ..media.portrait import portrait_face
-from ..media.render import RGB, even_size, portrait_render_cost, render_portrait
+from ..media.render import RGB, even_size
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob
 from ._placeholders import documented_ratio
@@ -56,27 +56,21 @@ async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     frame, frame_face = portrait_frame(image.rgb, face, paste_back, kit.portrait_max_side)
     fps = float(param(parameters, PARAMETERS, "video_fps"))
     mouth = float(param(parameters, PARAMETERS, "mouth_move_strength"))
-    longest = max_render_seconds(model)
-    duration = min(round(audio.duration, 2), longest)
-    audio_path = paths["audio"]
-
-    def render(out_path: Path) -> None:
-        render_portrait(
-            out_path,
-            frame=frame,
-            face=frame_face,
-            audio_path=audio_path,
-            duration=duration,
-            fps=fps,
-            max_seconds=longest,
-            mouth_strength=mouth,
-        )
-
     ratio = str(model_limits(NAME)["output"]["video_ratio"])
     size = (frame.shape[1], frame.shape[0])
     details = {"face": image.to_image(face), "size": size, "fps": fps, "audio": audio}
-    cost = portrait_render_cost(*size, duration, audio.sample_rate, audio.channels)
-    return Prepared(model, duration, ratio, workdir, render, details, render_cost=cost)
+    return portrait_result(
+        model,
+        workdir,
+        frame=frame,
+        face=frame_face,
+        audio=audio,
+        audio_path=paths["audio"],
+        fps=fps,
+        ratio=ratio,
+        details=details,
+        mouth_strength=mouth,
+    )
 
 
 # The fast profile finishes within seconds; the realistic one follows the model page (~10 s queued, tens of seconds
