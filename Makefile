@@ -10,7 +10,7 @@ BASE_URL ?= http://$(HOST):$(PORT)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv node redis mock test lint generate check-generated contract contract-live bench soak clean
+.PHONY: venv node redis mock test lint generate check-generated check-install contract contract-live bench soak clean
 
 # Debian packages the tests start themselves (on free loopback ports), installed when missing.
 APT_INSTALL = SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq
@@ -55,6 +55,10 @@ generate: venv
 ## Fail when generated/ differs from what the spec generates.
 check-generated: venv
 	scripts/check_generated.sh
+
+## pip install . in a fresh temp venv: SDK and CLI without the mock's dependencies, a call to the mock; then '.[mock]'.
+check-install: venv
+	PYTHON=$(PYTHON) scripts/check_install.sh
 
 ## schemathesis' CLI against a running mock (make mock), or any deployment: make contract BASE_URL=...
 contract: venv

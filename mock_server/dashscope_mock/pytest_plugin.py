@@ -13,6 +13,9 @@ Fixtures:
 
 ``dashscope_mock_factory``
     ``factory(**config) -> MockDashScope`` for tests that need several mocks or other settings; closed at teardown.
+
+pytest loads this plugin wherever the package is installed, also without the ``mock`` extra: importing it imports
+nothing from that extra, and the fixtures raise ``ModuleNotFoundError`` with the install hint when it is missing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ._entry import mock_extra_error
 
 if TYPE_CHECKING:
     from .testing import MockDashScope
@@ -32,7 +37,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def dashscope_mock_factory() -> Iterator[Callable[..., MockDashScope]]:
-    from .testing import mock_dashscope
+    try:
+        from .testing import mock_dashscope
+    except ModuleNotFoundError as error:
+        hint = mock_extra_error(error)
+        if hint is None:
+            raise
+        raise hint from error
 
     stack: list[Any] = []
 

@@ -67,8 +67,9 @@ def task_output(
         else:
             output.update(code=record.failure_code, message=record.failure_message)
     elif snap.status == "SUCCEEDED":
-        _put(answer, str(model.facts["result_url"]), result_url)
-        answer["usage"] = {"video_duration": record.video_duration, "video_ratio": record.video_ratio}
+        values = {"video_url": result_url, "video_duration": record.video_duration, "video_ratio": record.video_ratio}
+        for name, path in model.facts["result"].items():
+            _put(answer, str(path), values[name])
     return answer
 
 

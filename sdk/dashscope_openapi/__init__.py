@@ -2,17 +2,17 @@
 
 ``openapi/dashscope-video.yaml`` is the single source of truth for the public API: schemas, limits (``x-limits``)
 and error codes (``x-error-catalogue``). The mock server and the SDK read them here instead of keeping copies.
-``openapi/mock-control.yaml`` describes the mock's own control plane. In a checkout the documents are read from
-``openapi/``; an installed wheel carries them under ``<prefix>/share/dashscope-portrait-video/openapi``;
-``DASHSCOPE_OPENAPI_DIR`` points at another folder holding both.
+``openapi/mock-control.yaml`` describes the mock's own control plane. Both ship as package data: in a checkout
+``dashscope_openapi/openapi`` is a symlink to the canonical ``openapi/`` folder, and a wheel carries copies of the two
+files there. ``DASHSCOPE_OPENAPI_DIR`` points at another folder holding both.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import os
 import string
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,12 +40,14 @@ def _spec_dir() -> Path:
     override = os.environ.get("DASHSCOPE_OPENAPI_DIR")  # another copy of the specs (tests of a changed spec)
     if override:
         return Path(override)
-    checkout = Path(__file__).resolve().parents[2] / "openapi"
-    installed = Path(sys.prefix) / "share" / "dashscope-portrait-video" / "openapi"
-    for candidate in (checkout, installed):
-        if (candidate / "dashscope-video.yaml").is_file():
-            return candidate
-    raise FileNotFoundError(f"dashscope-video.yaml is neither in {checkout} nor in {installed}")
+    packaged = importlib.resources.files(__name__) / "openapi"
+    # A package on disk (wheel or editable install, checkout) has a real path; a zip import does not.
+    if not isinstance(packaged, Path) or not (packaged / "dashscope-video.yaml").is_file():
+        raise FileNotFoundError(
+            f"dashscope-video.yaml is not in {packaged} (the package data of dashscope_openapi); "
+            "set DASHSCOPE_OPENAPI_DIR to a folder holding dashscope-video.yaml and mock-control.yaml"
+        )
+    return packaged.resolve()  # in a checkout: the canonical openapi/ folder behind the symlink
 
 
 SPEC_DIR = _spec_dir()

@@ -1,96 +1,130 @@
-"""DashScope portrait-video SDK: liveportrait, emo-v1 and videoretalk, with their detectors.
+"""DashScope portrait-video SDK: liveportrait, emo-v1 and videoretalk, with their face detectors.
 
 Quick start::
 
-    from dashscope_video import Client
-    with Client() as client:  # DASHSCOPE_API_KEY, DASHSCOPE_BASE_URL
-        task = client.submit_and_wait(liveportrait_request(Path("face.png"), Path("voice.mp3")))
-        client.download(task, "out.mp4")
+    from dashscope_video import Client, LivePortraitParameters
 
-``Client`` / ``AsyncClient`` wrap the generated ``dashscope_video_client``; exceptions live in
-``dashscope_video.errors``; the command line is ``dashscope-video`` (``dashscope_video.cli``).
+    with Client() as client:  # DASHSCOPE_API_KEY, DASHSCOPE_BASE_URL
+        params = LivePortraitParameters(video_fps=30)
+        job = client.video_synthesis.liveportrait("face.png", "voice.mp3", parameters=params)
+        task = client.tasks.wait(job)            # SucceededTask[LivePortraitResult]
+        print(task.result.video_url, task.result.video_duration)
+        client.tasks.download(task, "out.mp4")
+
+``AsyncClient`` has the same resources, awaited. Types are in ``dashscope_video.types``, exceptions in
+``dashscope_video.errors``; ``api.md`` lists the whole surface; the command line is ``dashscope-video``.
 """
 
 from __future__ import annotations
 
-from . import errors
-from ._client import (
-    AsyncClient,
-    Client,
-    DetectionRejected,
-    EmoDetection,
-    LivePortraitDetection,
-    TaskRef,
-    VideoRequest,
-    __version__,
-    default_wait_timeout,
-    emo_request,
-    liveportrait_request,
-    result_url,
-    videoretalk_request,
-)
+from . import errors, types
+from ._client import AsyncClient, Client
 from ._clock import Clock, HookClock, SystemClock
 from ._config import REGIONS, Region
 from ._errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
+    APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    ConfigurationError,
     DashScopeError,
+    DetectionRejected,
+    DownloadError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResultExpired,
     TaskCanceled,
+    TaskError,
     TaskFailed,
     TaskNotFound,
+    UploadError,
     WaitTimeout,
 )
 from ._limiter import QueryLimiter
 from ._retry import PollPolicy, RetryPolicy
 from ._uploads import MediaInput
-from ._wait import WaitProgress
+from ._version import __version__
+from .lib.waiting import ProgressCallback, WaitProgress, default_wait_timeout
+from .resources.tasks import TaskPage
+from .types import (
+    EmoDetection,
+    EmoParameters,
+    EmoRatio,
+    EmoResult,
+    LivePortraitDetection,
+    LivePortraitParameters,
+    LivePortraitResult,
+    SucceededTask,
+    Task,
+    TaskFailure,
+    TaskHandle,
+    TaskStatus,
+    TaskSummary,
+    VideoResult,
+    VideoRetalkParameters,
+    VideoRetalkResult,
+)
 
 __all__ = [
     "REGIONS",
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
+    "APITimeoutError",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
     "Client",
     "Clock",
+    "ConfigurationError",
     "DashScopeError",
     "DetectionRejected",
+    "DownloadError",
     "EmoDetection",
+    "EmoParameters",
+    "EmoRatio",
+    "EmoResult",
     "HookClock",
     "InternalServerError",
     "LivePortraitDetection",
+    "LivePortraitParameters",
+    "LivePortraitResult",
     "MediaInput",
     "NotFoundError",
     "PermissionDeniedError",
     "PollPolicy",
+    "ProgressCallback",
     "QueryLimiter",
     "RateLimitError",
     "Region",
     "ResultExpired",
     "RetryPolicy",
+    "SucceededTask",
     "SystemClock",
+    "Task",
     "TaskCanceled",
+    "TaskError",
     "TaskFailed",
+    "TaskFailure",
+    "TaskHandle",
     "TaskNotFound",
-    "TaskRef",
-    "VideoRequest",
+    "TaskPage",
+    "TaskStatus",
+    "TaskSummary",
+    "UploadError",
+    "VideoResult",
+    "VideoRetalkParameters",
+    "VideoRetalkResult",
     "WaitProgress",
     "WaitTimeout",
     "__version__",
     "default_wait_timeout",
-    "emo_request",
     "errors",
-    "liveportrait_request",
-    "result_url",
-    "videoretalk_request",
+    "types",
 ]

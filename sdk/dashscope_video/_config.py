@@ -31,6 +31,8 @@ DEFAULT_REGION = "beijing"
 
 @dataclass(frozen=True)
 class Region:
+    """A region preset from the spec's ``servers``: its name, region id and base URL."""
+
     name: str
     region_id: str
     base_url: str

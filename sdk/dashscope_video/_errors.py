@@ -30,7 +30,7 @@ import httpx
 from dashscope_openapi import CatalogueEntry, error_catalogue, limits
 
 if TYPE_CHECKING:
-    from dashscope_video_client.models import TaskResponse
+    from .types import Task
 
 __all__ = [
     "APIConnectionError",
@@ -43,6 +43,7 @@ __all__ = [
     "CodeFamilyError",
     "ConfigurationError",
     "DashScopeError",
+    "DetectionRejected",
     "DownloadError",
     "InternalServerError",
     "NotFoundError",
@@ -147,6 +148,12 @@ class APIStatusError(APIError):
             return self.entry.retryable
         return self.status in (408, 429) or self.status >= 500
 
+    def is_check_failure(self, detector: str) -> bool:
+        """A 400 whose code the catalogue documents for this detector: the image was looked at and rejected."""
+        if self.status != 400 or self.code is None:
+            return False
+        return any(detector in entry.models for entry in error_catalogue().entries_for(self.code))
+
     def __str__(self) -> str:
         label = self.code or f"HTTP {self.status}"
         return f"{label}: {self.message} (HTTP {self.status}, request_id={self.request_id})"
@@ -205,10 +212,20 @@ class ResultExpired(DownloadError):
     spec's ``x-limits.result_url_validity_hours``). Submit the task again to get a new result."""
 
 
+class DetectionRejected(DashScopeError):
+    """``video_synthesis.emo`` without boxes ran emo-detect-v1 first, and it rejected the image (``detection`` holds
+    its verdict)."""
+
+    def __init__(self, code: str | None, message: str | None, detection: object = None) -> None:
+        super().__init__(f"emo-detect-v1 rejected the image: {code or ''} {message or ''}".strip())
+        self.code = code
+        self.detection = detection
+
+
 class TaskError(DashScopeError):
     """A task did not end SUCCEEDED (or the wait for it gave up)."""
 
-    def __init__(self, message: str, *, task_id: str, task: TaskResponse | None = None) -> None:
+    def __init__(self, message: str, *, task_id: str, task: Task[Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.task_id = task_id
@@ -224,7 +241,7 @@ class TaskFailed(TaskError):
         message: str,
         *,
         task_id: str,
-        task: TaskResponse | None,
+        task: Task[Any] | None,
         code: str | None,
         request_id: str | None,
         model: str | None = None,
@@ -259,7 +276,7 @@ class WaitTimeout(TaskError):
         message: str,
         *,
         task_id: str,
-        task: TaskResponse | None,
+        task: Task[Any] | None,
         last_status: str | None,
         elapsed: float,
         canceled: bool = False,
@@ -401,15 +418,12 @@ def from_response(response: httpx.Response, *, model: str | None = None) -> APIS
     return error
 
 
-def task_failed(task: TaskResponse, *, model: str | None = None) -> TaskFailed:
-    from dashscope_video_client.types import Unset
-
-    out = task.output
-    code = None if isinstance(out.code, Unset) else out.code
-    message = "" if isinstance(out.message, Unset) else out.message
+def task_failed(task: Task[Any]) -> TaskFailed:
+    code = task.failure.code if task.failure is not None else None
+    message = task.failure.message if task.failure is not None else "the task failed"
     cls = _combine(TaskFailed, code)
     error: TaskFailed = cls(
-        message or "the task failed", task_id=out.task_id, task=task, code=code, request_id=task.request_id, model=model
+        message, task_id=task.task_id, task=task, code=code, request_id=task.request_id, model=task.model
     )
     return error
 

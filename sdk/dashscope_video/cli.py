@@ -34,21 +34,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
-from dashscope_video_client.models.emo_detect_parameters_ratio import EMO_DETECT_PARAMETERS_RATIO_VALUES
-from dashscope_video_client.models.emo_parameters_style_level import EMO_PARAMETERS_STYLE_LEVEL_VALUES
-from dashscope_video_client.models.list_tasks_status import LIST_TASKS_STATUS_VALUES
-from dashscope_video_client.models.live_portrait_parameters_template_id import (
-    LIVE_PORTRAIT_PARAMETERS_TEMPLATE_ID_VALUES,
-)
-from dashscope_video_client.models.task_response import TaskResponse
-
-from ._client import Client, DetectionRejected, EmoDetection, LivePortraitDetection, result_url
+from ._cli_params import add_parameter_flags, parameters_from_args
+from ._client import Client
 from ._clock import Clock
 from ._config import REGIONS
 from ._errors import (
@@ -57,6 +51,7 @@ from ._errors import (
     AuthenticationError,
     ConfigurationError,
     DashScopeError,
+    DetectionRejected,
     DownloadError,
     PermissionDeniedError,
     ResultExpired,
@@ -65,7 +60,18 @@ from ._errors import (
     WaitTimeout,
 )
 from ._retry import RetryPolicy
-from ._wait import WaitProgress
+from .lib.waiting import WaitProgress
+from .types import (
+    EmoDetection,
+    EmoParameters,
+    EmoRatio,
+    LivePortraitDetection,
+    LivePortraitParameters,
+    Task,
+    TaskHandle,
+    TaskStatus,
+    VideoRetalkParameters,
+)
 
 __all__ = [
     "EXIT_AUTH",
@@ -88,6 +94,8 @@ EXIT_NETWORK = 6
 EXIT_INTERRUPTED = 130
 
 DETECTORS = ("liveportrait-detect", "emo-detect-v1")
+EMO_RATIOS: tuple[EmoRatio, ...] = typing.get_args(EmoRatio)
+STATUSES: tuple[TaskStatus, ...] = typing.get_args(TaskStatus)
 
 
 class UsageError(Exception):
@@ -179,19 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     lp = sub.add_parser("liveportrait", parents=[common], help="submit a liveportrait task")
     lp.add_argument("--image", required=True, help="portrait (local file or URL)")
     lp.add_argument("--audio", required=True, help="voice (local file or URL)")
-    lp.add_argument("--template-id", choices=sorted(LIVE_PORTRAIT_PARAMETERS_TEMPLATE_ID_VALUES))
-    lp.add_argument("--fps", type=int, dest="video_fps", help="output frame rate")
-    lp.add_argument("--eye-move-freq", type=float)
-    lp.add_argument("--mouth-move-strength", type=float)
-    lp.add_argument("--head-move-strength", type=float)
-    lp.add_argument(
-        "--no-paste-back",
-        dest="paste_back",
-        action="store_const",
-        const=False,
-        default=None,
-        help="return the face only",
-    )
+    add_parameter_flags(lp, LivePortraitParameters)
     _waiting(lp)
 
     emo = sub.add_parser("emo", parents=[common], help="submit an emo-v1 task (runs emo-detect-v1 first)")
@@ -199,34 +195,26 @@ def build_parser() -> argparse.ArgumentParser:
     emo.add_argument("--audio", required=True)
     emo.add_argument(
         "--ratio",
-        choices=sorted(EMO_DETECT_PARAMETERS_RATIO_VALUES),
+        choices=EMO_RATIOS,
         default="1:1",
         help="1:1 head shot or 3:4 half body (for emo-detect-v1)",
     )
     emo.add_argument("--face-bbox", type=_bbox, metavar="X1,Y1,X2,Y2", help="skip detection: the face box")
     emo.add_argument("--ext-bbox", type=_bbox, metavar="X1,Y1,X2,Y2", help="skip detection: the dynamic-region box")
-    emo.add_argument("--style-level", choices=sorted(EMO_PARAMETERS_STYLE_LEVEL_VALUES))
+    add_parameter_flags(emo, EmoParameters)
     _waiting(emo)
 
     vr = sub.add_parser("videoretalk", parents=[common], help="submit a videoretalk task")
     vr.add_argument("--video", required=True)
     vr.add_argument("--audio", required=True)
     vr.add_argument("--ref-image", help="reference face that appears in the video")
-    vr.add_argument(
-        "--extend",
-        action="store_const",
-        const=True,
-        default=None,
-        help="extend the video to the audio's length (video_extension)",
-    )
+    add_parameter_flags(vr, VideoRetalkParameters)
     _waiting(vr)
 
     det = sub.add_parser("detect", parents=[common], help="check an image with a face detector")
     det.add_argument("--model", choices=DETECTORS, required=True)
     det.add_argument("--image", required=True)
-    det.add_argument(
-        "--ratio", choices=sorted(EMO_DETECT_PARAMETERS_RATIO_VALUES), default="1:1", help="emo-detect-v1 only"
-    )
+    det.add_argument("--ratio", choices=EMO_RATIOS, default="1:1", help="emo-detect-v1 only")
 
     st = sub.add_parser("status", parents=[common], help="query a task once")
     st.add_argument("task_id")
@@ -238,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     cn = sub.add_parser("cancel", parents=[common], help="cancel a PENDING task")
     cn.add_argument("task_id")
     ls = sub.add_parser("list", parents=[common], help="list the account's recent tasks")
-    ls.add_argument("--status", choices=sorted(LIST_TASKS_STATUS_VALUES))
+    ls.add_argument("--status", choices=STATUSES)
     ls.add_argument("--model", dest="model_name")
     ls.add_argument("--page", type=int, default=1)
     ls.add_argument("--page-size", type=int, default=10)
@@ -283,44 +271,44 @@ def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
         print(text)
 
 
-def _task_text(task: TaskResponse) -> str:
-    out = task.output
-    url = result_url(task)
-    parts = [out.task_id, str(out.task_status)]
-    if isinstance(out.code, str):
-        parts.append(f"{out.code}: {out.message}")
-    if url:
-        parts.append(url)
+def _task_text(task: Task[Any]) -> str:
+    parts = [task.task_id, str(task.status)]
+    if task.failure is not None:
+        parts.append(f"{task.failure.code}: {task.failure.message}")
+    if task.result is not None:
+        parts.append(task.result.video_url)
     return "  ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------- commands
-def _finish_task(client: Client, args: argparse.Namespace, task_id: str, progress: Progress) -> int:
+def _finish_task(client: Client, args: argparse.Namespace, task: str | TaskHandle[Any], progress: Progress) -> int:
     try:
-        task = client.wait(
-            task_id, timeout=args.timeout, on_progress=progress, cancel_on_timeout=args.cancel_on_timeout
+        done = client.tasks.wait(
+            task, timeout=args.timeout, on_progress=progress, cancel_on_timeout=args.cancel_on_timeout
         )
     finally:
         progress.done()
-    data = task.to_dict()
+    data = dict(done.raw)
     if args.out is not None:
-        path = client.download(task, args.out)
+        path = client.tasks.download(done, args.out)
         data["downloaded_to"] = str(path)
-        _emit(args, data, f"{_task_text(task)}\nsaved {path}")
+        _emit(args, data, f"{_task_text(done)}\nsaved {path}")
     else:
-        _emit(args, data, _task_text(task))
+        _emit(args, data, _task_text(done))
     return EXIT_OK
 
 
-def _submitted(client: Client, args: argparse.Namespace, submit: Callable[[], Any], progress: Progress) -> int:
-    response = submit()
-    task_id = response.output.task_id
+def _submitted(
+    client: Client, args: argparse.Namespace, submit: Callable[[], TaskHandle[Any]], progress: Progress
+) -> int:
+    handle = submit()
     if not (args.wait or args.out is not None):
-        _emit(args, response.to_dict(), f"{task_id}  {response.output.task_status}")
+        data = {"request_id": handle.request_id, "output": {"task_id": handle.task_id, "task_status": handle.status}}
+        _emit(args, data, f"{handle.task_id}  {handle.status}")
         return EXIT_OK
     if not args.quiet:
-        print(f"submitted {task_id}", file=sys.stderr)
-    return _finish_task(client, args, task_id, progress)
+        print(f"submitted {handle.task_id}", file=sys.stderr)
+    return _finish_task(client, args, handle, progress)
 
 
 def _media(value: str) -> str | Path:
@@ -337,52 +325,38 @@ def run(args: argparse.Namespace, client: Client, progress: Progress) -> int:
     command = args.command
     if command == "liveportrait":
         image, audio = _media(args.image), _media(args.audio)
+        lp_params = parameters_from_args(args, LivePortraitParameters)
         return _submitted(
-            client,
-            args,
-            lambda: client.submit_liveportrait(
-                image,
-                audio,
-                template_id=args.template_id,
-                video_fps=args.video_fps,
-                eye_move_freq=args.eye_move_freq,
-                mouth_move_strength=args.mouth_move_strength,
-                head_move_strength=args.head_move_strength,
-                paste_back=args.paste_back,
-            ),
-            progress,
+            client, args, lambda: client.video_synthesis.liveportrait(image, audio, parameters=lp_params), progress
         )
     if command == "emo":
         if (args.face_bbox is None) != (args.ext_bbox is None):
             raise UsageError("give both --face-bbox and --ext-bbox, or neither (then emo-detect-v1 finds them)")
         image, audio = _media(args.image), _media(args.audio)
+        emo_params = parameters_from_args(args, EmoParameters)
         return _submitted(
             client,
             args,
-            lambda: client.submit_emo(
-                image,
-                audio,
-                face_bbox=args.face_bbox,
-                ext_bbox=args.ext_bbox,
-                ratio=args.ratio,
-                style_level=args.style_level,
+            lambda: client.video_synthesis.emo(
+                image, audio, face_bbox=args.face_bbox, ext_bbox=args.ext_bbox, ratio=args.ratio, parameters=emo_params
             ),
             progress,
         )
     if command == "videoretalk":
         video, audio = _media(args.video), _media(args.audio)
         ref = _media(args.ref_image) if args.ref_image else None
+        vr_params = parameters_from_args(args, VideoRetalkParameters)
         return _submitted(
             client,
             args,
-            lambda: client.submit_videoretalk(video, audio, ref_image=ref, video_extension=args.extend),
+            lambda: client.video_synthesis.videoretalk(video, audio, ref_image=ref, parameters=vr_params),
             progress,
         )
     if command == "detect":
         image = _media(args.image)
         verdict: LivePortraitDetection | EmoDetection
         if args.model == "emo-detect-v1":
-            verdict = client.detect_emo(image, args.ratio)
+            verdict = client.face_detect.emo(image, args.ratio)
             data: dict[str, Any] = {
                 "model": args.model,
                 "passed": verdict.passed,
@@ -396,7 +370,7 @@ def run(args: argparse.Namespace, client: Client, progress: Progress) -> int:
             if verdict.passed:
                 text += f"  face_bbox={_join(verdict.face_bbox)}  ext_bbox={_join(verdict.ext_bbox)}"
         else:
-            verdict = client.detect_liveportrait(image)
+            verdict = client.face_detect.liveportrait(image)
             data = {
                 "model": args.model,
                 "passed": verdict.passed,
@@ -407,28 +381,28 @@ def run(args: argparse.Namespace, client: Client, progress: Progress) -> int:
         _emit(args, data, text)
         return EXIT_OK if verdict.passed else EXIT_TASK
     if command == "status":
-        task = client.get(args.task_id)
-        _emit(args, task.to_dict(), _task_text(task))
+        task = client.tasks.get(args.task_id)
+        _emit(args, dict(task.raw), _task_text(task))
         return EXIT_OK
     if command == "wait":
         return _finish_task(client, args, args.task_id, progress)
     if command == "cancel":
-        answer = client.cancel(args.task_id)
-        _emit(args, answer.to_dict(), f"{args.task_id}  canceled")
+        request_id = client.tasks.cancel(args.task_id)
+        _emit(args, {"request_id": request_id}, f"{args.task_id}  canceled")
         return EXIT_OK
     if command == "list":
         if args.all:
             items = [
-                item.to_dict()
-                for item in client.iter_tasks(status=args.status, model_name=args.model_name, page_size=args.page_size)
+                dict(item.raw)
+                for item in client.tasks.iter(status=args.status, model_name=args.model_name, page_size=args.page_size)
             ]
             payload: dict[str, Any] = {"total": len(items), "data": items}
         else:
-            page = client.list(
+            page = client.tasks.list(
                 status=args.status, model_name=args.model_name, page_no=args.page, page_size=args.page_size
             )
-            payload = page.to_dict()
-            items = payload["data"]
+            payload = dict(page.raw)
+            items = [dict(item.raw) for item in page.data]
         lines = [f"{i['task_id']}  {i['status']}  {i.get('model_name', '')}".rstrip() for i in items]
         _emit(args, payload, "\n".join(lines) if lines else "(no tasks)")
         return EXIT_OK

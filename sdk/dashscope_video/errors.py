@@ -5,7 +5,7 @@ Catching::
     from dashscope_video import errors
 
     try:
-        task = client.submit_and_wait(request)
+        task = client.tasks.wait(client.video_synthesis.liveportrait(image, audio))
     except errors.InvalidFile as exc:        # a code family: InvalidFile.* — HTTP 400 *or* a task that ended FAILED
         print(exc.code, exc.message, exc.request_id)
     except errors.TaskFailed as exc:         # any other FAILED task
