@@ -48,9 +48,10 @@ lint: venv node
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-## Regenerate generated/ from the spec.
+## Regenerate generated/ from the spec, then api.md from the SDK's public surface.
 generate: venv
 	scripts/generate_client.sh
+	$(BIN)/python scripts/generate_api_md.py
 
 ## Fail when generated/ differs from what the spec generates.
 check-generated: venv

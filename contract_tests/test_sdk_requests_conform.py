@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from dashscope_mock import mock_dashscope
-from dashscope_video import Client
+from dashscope_video import Client, EmoParameters, LivePortraitParameters, VideoRetalkParameters
 
 from ._spec import validate_request
 
@@ -40,9 +40,8 @@ def test_every_request_the_sdk_sends_conforms(tmp_path: Path) -> None:
     with mock_dashscope(seed=2) as mock:
         judge = Judge(mock.transport())
         with Client(mock.key, base_url=BASE_URL, transport=judge, sleep=mock.advance) as client:
-            client.submit_liveportrait(
-                URL_IMAGE,
-                URL_AUDIO,
+            synth = client.video_synthesis
+            every_parameter = LivePortraitParameters(
                 template_id="calm",
                 eye_move_freq=0.2,
                 video_fps=30,
@@ -50,24 +49,28 @@ def test_every_request_the_sdk_sends_conforms(tmp_path: Path) -> None:
                 paste_back=False,
                 head_move_strength=0.0,
             )
-            client.submit_liveportrait(image, audio)  # uploads: getPolicy + oss:// + the resolve header
-            client.submit_emo(URL_IMAGE, URL_AUDIO, style_level="active")  # detects first, then submits
-            client.submit_emo(image, audio, face_bbox=[1, 2, 3, 4], ext_bbox=[0, 0, 8, 8])
-            pending = client.submit_videoretalk(video, audio, ref_image=image, video_extension=True)
-            client.cancel(pending)
-            client.detect_liveportrait(URL_IMAGE)
-            client.detect_emo(image, "3:4")
-            done = client.wait(client.submit_videoretalk(URL_IMAGE.replace(".png", ".mp4"), URL_AUDIO))
-            client.get(done.output.task_id)
-            client.list(status="SUCCEEDED", model_name="videoretalk", start_time="20260101000000", page_size=5)
-            assert list(client.iter_tasks(page_size=2))
+            synth.liveportrait(URL_IMAGE, URL_AUDIO, parameters=every_parameter)
+            synth.liveportrait(URL_IMAGE, URL_AUDIO, parameters=LivePortraitParameters.from_dict({"video_fps": 25}))
+            synth.liveportrait(image, audio)  # uploads: getPolicy + oss:// + the resolve header
+            synth.emo(URL_IMAGE, URL_AUDIO, parameters=EmoParameters(style_level="active"))  # detects, then submits
+            synth.emo(image, audio, face_bbox=[1, 2, 3, 4], ext_bbox=[0, 0, 8, 8])
+            extend = VideoRetalkParameters(video_extension=True)
+            pending = synth.videoretalk(video, audio, ref_image=image, parameters=extend)
+            client.tasks.cancel(pending)
+            client.face_detect.liveportrait(URL_IMAGE)
+            client.face_detect.emo(image, "3:4")
+            client.uploads.policy("videoretalk")
+            done = client.tasks.wait(synth.videoretalk(URL_IMAGE.replace(".png", ".mp4"), URL_AUDIO))
+            client.tasks.get(done.task_id)
+            client.tasks.list(status="SUCCEEDED", model_name="videoretalk", start_time="20260101000000", page_size=5)
+            assert list(client.tasks.iter(page_size=2))
     judged = set(judge.judged)
     for expected in (
         "POST /api/v1/services/aigc/image2video/video-synthesis/",
         "POST /api/v1/services/aigc/image2video/face-detect",
         "GET /api/v1/uploads",
         "GET /api/v1/tasks",
-        f"GET /api/v1/tasks/{done.output.task_id}",
-        f"POST /api/v1/tasks/{pending.output.task_id}/cancel",
+        f"GET /api/v1/tasks/{done.task_id}",
+        f"POST /api/v1/tasks/{pending.task_id}/cancel",
     ):
         assert expected in judged, (expected, sorted(judged))

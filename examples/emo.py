@@ -12,7 +12,7 @@ from pathlib import Path
 import _common
 import _media
 
-from dashscope_video import errors
+from dashscope_video import EmoParameters, errors
 
 
 def main() -> int:
@@ -21,20 +21,26 @@ def main() -> int:
         image = _media.portrait(Path(folder) / "face.png")
         audio = _media.voice_wav(Path(folder) / "voice.wav")
         # emo-detect-v1 and emo-v1 each get their own upload of the image (uploads are bound to a model).
-        detection = client.detect_emo(image, ratio="1:1")
+        # (video_synthesis.emo without boxes would run the detector itself and raise DetectionRejected.)
+        detection = client.face_detect.emo(image, ratio="1:1")
         if not detection.passed or detection.face_bbox is None or detection.ext_bbox is None:
             print(f"emo-detect-v1 rejected the portrait: {detection.code} {detection.message}", file=sys.stderr)
             return 1
         print(f"face_bbox={detection.face_bbox} ext_bbox={detection.ext_bbox}", file=sys.stderr)
-        submitted = client.submit_emo(
-            image, audio, face_bbox=detection.face_bbox, ext_bbox=detection.ext_bbox, style_level="normal"
+        handle = client.video_synthesis.emo(
+            image,
+            audio,
+            face_bbox=detection.face_bbox,
+            ext_bbox=detection.ext_bbox,
+            parameters=EmoParameters(style_level="normal"),
         )
         try:
-            task = client.wait(submitted, timeout=args.timeout, on_progress=_common.progress)
+            task = client.tasks.wait(handle, timeout=args.timeout, on_progress=_common.progress)
         except errors.TaskFailed as failed:
             print(f"FAILED: {failed.code}: {failed.message}", file=sys.stderr)
             return 1
-        print(client.download(task, args.out or "emo.mp4"))
+        print(f"video: {task.result.video_url} ({task.result.video_ratio})", file=sys.stderr)
+        print(client.tasks.download(task, args.out or "emo.mp4"))
     return 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import _common
 import _media
 
-from dashscope_video import errors
+from dashscope_video import LivePortraitParameters, errors
 
 
 def main() -> int:
@@ -21,19 +21,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder, _common.client(args) as client:
         image = _media.portrait(Path(folder) / "face.png")
         audio = _media.voice_mp3(Path(folder) / "voice.mp3")
-        check = client.detect_liveportrait(image)  # local files are uploaded for the model being called
+        check = client.face_detect.liveportrait(image)  # local files are uploaded for the model being called
         if not check.passed:
             print(f"liveportrait-detect rejected the portrait: {check.message}", file=sys.stderr)
             return 1
-        submitted = client.submit_liveportrait(image, audio, template_id="normal", video_fps=24)
-        print(f"task {submitted.output.task_id}", file=sys.stderr)
+        # Fields left out keep the service's defaults.
+        parameters = LivePortraitParameters.from_dict({"template_id": "normal", "video_fps": 24})
+        handle = client.video_synthesis.liveportrait(image, audio, parameters=parameters)
+        print(f"task {handle.task_id}", file=sys.stderr)
         try:
-            task = client.wait(submitted, timeout=args.timeout, on_progress=_common.progress)
+            task = client.tasks.wait(handle, timeout=args.timeout, on_progress=_common.progress)
         except errors.TaskFailed as failed:
             print(f"FAILED: {failed.code}: {failed.message}", file=sys.stderr)
             return 1
-        out = client.download(task, args.out or "liveportrait.mp4")
-        print(out)
+        print(f"video: {task.result.video_url} ({task.result.video_duration} s)", file=sys.stderr)
+        print(client.tasks.download(task, args.out or "liveportrait.mp4"))
     return 0
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import _common
 import _media
 
-from dashscope_video import errors
+from dashscope_video import VideoRetalkParameters, errors
 
 
 def main() -> int:
@@ -20,15 +20,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder, _common.client(args) as client:
         video = _media.talking_clip(Path(folder) / "talk.mp4")
         audio = _media.voice_wav(Path(folder) / "voice.wav", seconds=5.0)
-        submitted = client.submit_videoretalk(video, audio, video_extension=True)  # audio longer than the clip
+        extend = VideoRetalkParameters(video_extension=True)  # the audio is longer than the clip
+        handle = client.video_synthesis.videoretalk(video, audio, parameters=extend)
         try:
-            task = client.wait(submitted, timeout=args.timeout, on_progress=_common.progress)
+            task = client.tasks.wait(handle, timeout=args.timeout, on_progress=_common.progress)
         except errors.TaskFailed as failed:
             print(f"FAILED: {failed.code}: {failed.message}", file=sys.stderr)
             return 1
-        if task.usage:
-            print(f"billed seconds: {task.usage.video_duration}", file=sys.stderr)
-        print(client.download(task, args.out or "videoretalk.mp4"))
+        print(f"video: {task.result.video_url}, billed seconds: {task.result.video_duration}", file=sys.stderr)
+        print(client.tasks.download(task, args.out or "videoretalk.mp4"))
     return 0
 
 

@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from dashscope_mock import Backend, MockConfig, VirtualClock, create_app, mock_dashscope
-from dashscope_video import AsyncClient, PollPolicy, liveportrait_request
+from dashscope_video import AsyncClient, PollPolicy
 
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED"}
 IMAGE = "https://example.com/portrait.png"
@@ -34,10 +34,10 @@ async def test_concurrent_clients_submit_and_wait_without_losing_or_duplicating_
             )
 
             async def one() -> None:
-                submitted = await client.submit(liveportrait_request(IMAGE, AUDIO))
-                acked.append(submitted.output.task_id)
-                task = await client.wait(submitted.output.task_id, timeout=3600)
-                finals[submitted.output.task_id] = str(task.output.task_status)
+                submitted = await client.video_synthesis.liveportrait(IMAGE, AUDIO)
+                acked.append(submitted.task_id)
+                task = await client.tasks.wait(submitted.task_id, timeout=3600)
+                finals[submitted.task_id] = str(task.status)
 
             try:
                 await asyncio.gather(*(one() for _ in range(per_client)))

@@ -1,13 +1,38 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from dashscope_video import AsyncClient, Client, QueryLimiter
 
 from .fakes import BASE, FakeClock, FakeDashScope
+
+
+def new_client(fake: FakeDashScope, limiter: QueryLimiter | None = None) -> Client:
+    """A ``Client`` on ``fake``: its transport and clock, a seeded rng, the account's 20 queries/s."""
+    return Client(
+        "sk-test",
+        base_url=BASE,
+        transport=fake.transport(),
+        clock=fake.clock,
+        rng=random.Random(7),
+        limiter=limiter or QueryLimiter(20, fake.clock),
+    )
+
+
+def new_async_client(fake: FakeDashScope, limiter: QueryLimiter | None = None) -> AsyncClient:
+    """The ``AsyncClient`` twin of ``new_client`` (``httpx.MockTransport`` serves both)."""
+    return AsyncClient(
+        "sk-test",
+        base_url=BASE,
+        transport=fake.transport(),
+        clock=fake.clock,
+        rng=random.Random(7),
+        limiter=limiter or QueryLimiter(20, fake.clock),
+    )
 
 
 @pytest.fixture
@@ -17,31 +42,18 @@ def fake() -> FakeDashScope:
 
 @pytest.fixture
 def client(fake: FakeDashScope) -> Iterator[Client]:
-    with Client(
-        "sk-test",
-        base_url=BASE,
-        transport=fake.transport(),
-        clock=fake.clock,
-        rng=random.Random(7),
-        limiter=QueryLimiter(20, fake.clock),
-    ) as c:
+    with new_client(fake) as c:
         yield c
 
 
 @pytest.fixture
-def aclient(fake: FakeDashScope) -> AsyncClient:
-    return AsyncClient(
-        "sk-test",
-        base_url=BASE,
-        transport=fake.transport(),
-        clock=fake.clock,
-        rng=random.Random(7),
-        limiter=QueryLimiter(20, fake.clock),
-    )
+async def aclient(fake: FakeDashScope) -> AsyncIterator[AsyncClient]:
+    async with new_async_client(fake) as c:
+        yield c
 
 
 @pytest.fixture
-def files(tmp_path):  # type: ignore[no-untyped-def]
+def files(tmp_path: Path) -> tuple[Path, Path, Path]:
     image = tmp_path / "face.png"
     image.write_bytes(b"\x89PNG fake image")
     audio = tmp_path / "voice.mp3"
@@ -51,4 +63,4 @@ def files(tmp_path):  # type: ignore[no-untyped-def]
     return image, audio, video
 
 
-__all__ = ["FakeClock"]
+__all__ = ["FakeClock", "new_async_client", "new_client"]

@@ -3,6 +3,12 @@
 It is not the mock server (``dashscope_mock``, tested on its own and used by the end-to-end tests); it is just enough
 service to exercise the SDK's retries, waiting, uploads and downloads with exact control over every answer:
 ``faults`` is a queue of callables that may answer a request before the fake does.
+
+Its task answers are shaped like the real service's (the spec's examples), written out here rather than read from
+the spec's ``x-models`` so that the SDK's reading of the spec is checked against an independent source: liveportrait
+and emo-v1 put the result URL in ``output.results.video_url``, videoretalk in ``output.video_url``; every SUCCEEDED
+answer carries ``usage.video_duration`` and ``usage.video_ratio``. Task ids are deterministic (``uuid.UUID(int=n)``
+for the n-th submit), so two fakes driven the same way give the same answers.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +26,19 @@ BASE = "https://dashscope.test"
 UPLOAD_HOST = "https://oss.test/upload"
 
 Fault = Callable[[httpx.Request], httpx.Response | None]
+
+USAGE: dict[str, dict[str, Any]] = {
+    # what a SUCCEEDED answer's ``usage`` holds per model (distinct durations, so a mix-up would show)
+    "liveportrait": {"video_duration": 2.79, "video_ratio": "standard"},
+    "emo-v1": {"video_duration": 10.23, "video_ratio": "1:1"},
+    "videoretalk": {"video_duration": 7.5, "video_ratio": "standard"},
+}
+TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED"}
+
+
+def stamp(t: float) -> str:
+    """A time as the service writes it (``2025-12-26 11:33:03.146``)."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 @dataclass
@@ -45,6 +65,7 @@ class Entry:
     at: float
     headers: dict[str, str]
     body: bytes
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -56,6 +77,7 @@ class FakeTask:
     statuses: list[tuple[float, str]]  # (seconds after submit, status)
     fail: tuple[str, str] | None = None
     canceled: bool = False
+    ended: float | None = None  # when a query first saw it finished
 
 
 class FakeDashScope:
@@ -72,6 +94,8 @@ class FakeDashScope:
         self.schedule = [(0.0, "PENDING"), (2.0, "RUNNING"), (5.0, "SUCCEEDED")]
         self.next_failure: tuple[str, str] | None = None
         self.results: dict[str, float] = {}  # result path -> expiry time
+        self.error_count = 0
+        self.without_result_url = False  # SUCCEEDED answers leave the result URL out (a service bug)
         self.video = b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000
 
     # --- plumbing
@@ -81,21 +105,32 @@ class FakeDashScope:
     def handle(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         response: httpx.Response | None = None
-        if self.faults:
-            response = self.faults.pop(0)(request)
-        if response is None:
-            response = self.route(request, body)
-        self.journal.append(
-            Entry(request.method, request.url.path, response.status_code, self.clock.t, dict(request.headers), body)
-        )
+        try:
+            if self.faults:
+                response = self.faults.pop(0)(request)
+            if response is None:
+                response = self.route(request, body)
+        finally:  # a request that got no answer (a fault raised) is journaled with status 0
+            entry = Entry(
+                request.method,
+                request.url.path,
+                response.status_code if response is not None else 0,
+                self.clock.t,
+                dict(request.headers),
+                body,
+                dict(request.url.params),
+            )
+            self.journal.append(entry)
         return response
 
     def requests(self, method: str | None = None, prefix: str = "") -> list[Entry]:
         return [e for e in self.journal if (method is None or e.method == method) and e.path.startswith(prefix)]
 
-    @staticmethod
-    def error(status: int, code: str, message: str = "msg", headers: dict[str, str] | None = None) -> httpx.Response:
-        rid = str(uuid.uuid4())
+    def error(
+        self, status: int, code: str, message: str = "msg", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        self.error_count += 1
+        rid = str(uuid.UUID(int=(1 << 64) + self.error_count))  # deterministic, like the task ids
         return httpx.Response(
             status,
             json={"request_id": rid, "code": code, "message": message},
@@ -195,7 +230,8 @@ class FakeDashScope:
         if request.headers.get("X-DashScope-Async") != "enable":
             return self.error(403, "AccessDenied", "current user api does not support synchronous calls")
         data = json.loads(body)
-        task = FakeTask(str(uuid.uuid4()), data["model"], data, self.clock.t, list(self.schedule), self.next_failure)
+        task_id = str(uuid.UUID(int=len(self.tasks) + 1))
+        task = FakeTask(task_id, data["model"], data, self.clock.t, list(self.schedule), self.next_failure)
         self.next_failure = None
         self.tasks[task.task_id] = task
         return httpx.Response(
@@ -209,17 +245,24 @@ class FakeDashScope:
                 200, json={"request_id": "r-get", "output": {"task_id": task_id, "task_status": "UNKNOWN"}}
             )
         status = self.status_of(task)
-        output: dict[str, Any] = {"task_id": task_id, "task_status": status}
+        output: dict[str, Any] = {"task_id": task_id, "task_status": status, "submit_time": stamp(task.submitted)}
+        answer: dict[str, Any] = {"request_id": "r-get", "output": output}
+        if status in TERMINAL:
+            task.ended = self.clock.t if task.ended is None else task.ended
+            output["end_time"] = stamp(task.ended)
         if status == "FAILED" and task.fail is not None:
             output.update(code=task.fail[0], message=task.fail[1])
         if status == "SUCCEEDED":
-            url = f"{BASE}/results/{task_id}.mp4"
+            url: str | None = f"{BASE}/results/{task_id}.mp4"
             self.results.setdefault(f"/results/{task_id}.mp4", self.clock.t + 24 * 3600)
-            if task.model == "videoretalk":
-                output["video_url"] = url
-            else:
+            if self.without_result_url:  # neither output.results nor output.video_url
+                url = None
+            if url is not None and task.model == "videoretalk":
+                output["video_url"] = url  # videoretalk: directly under output
+            elif url is not None:
                 output["results"] = {"video_url": url}
-        return httpx.Response(200, json={"request_id": "r-get", "output": output})
+            answer["usage"] = dict(USAGE[task.model])
+        return httpx.Response(200, json=answer)
 
     def oss_upload(self, request: httpx.Request, body: bytes) -> httpx.Response:
         content_type = request.headers["Content-Type"]

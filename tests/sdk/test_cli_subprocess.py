@@ -15,7 +15,7 @@ import pytest
 
 from dashscope_video import cli
 
-from .test_e2e_mock import URL_AUDIO, URL_IMAGE, URL_VIDEO, needs_uploads
+from .test_e2e_mock import URL_AUDIO, URL_IMAGE, URL_VIDEO
 
 testing = pytest.importorskip("dashscope_mock.testing")
 ModelTiming = pytest.importorskip("dashscope_mock.config").ModelTiming
@@ -52,7 +52,7 @@ def test_liveportrait_wait_download_json(served: tuple[Any, str], tmp_path: Path
 
 def test_other_commands(served: tuple[Any, str]) -> None:
     _, url = served
-    submitted = run(url, "videoretalk", "--video", URL_VIDEO, "--audio", URL_AUDIO, "--extend")
+    submitted = run(url, "videoretalk", "--video", URL_VIDEO, "--audio", URL_AUDIO, "--video-extension")
     assert submitted.returncode == 0, submitted.stderr
     task_id = submitted.stdout.split()[0]
     status = run(url, "status", task_id, "--json")
@@ -71,7 +71,7 @@ def test_exit_codes(served: tuple[Any, str], tmp_path: Path) -> None:
     # 2: bad input / usage
     assert run(url, "liveportrait", "--image", str(tmp_path / "none.png"), "--audio", URL_AUDIO).returncode == 2
     assert run(url, "liveportrait", "--image", URL_IMAGE).returncode == 2
-    assert run(url, "liveportrait", "--image", URL_IMAGE, "--audio", URL_AUDIO, "--fps", "99").returncode == 2
+    assert run(url, "liveportrait", "--image", URL_IMAGE, "--audio", URL_AUDIO, "--video-fps", "99").returncode == 2
     # 3: authentication
     denied = run(url, "status", "x", key="not-a-key")
     assert denied.returncode == cli.EXIT_AUTH and "InvalidApiKey" in denied.stderr
@@ -92,7 +92,6 @@ def test_exit_codes(served: tuple[Any, str], tmp_path: Path) -> None:
     assert down.returncode == cli.EXIT_NETWORK and "APIConnectionError" in down.stderr
 
 
-@needs_uploads
 def test_local_files(served: tuple[Any, str], tmp_path: Path) -> None:
     _, url = served
     image, audio = tmp_path / "face.png", tmp_path / "voice.mp3"

@@ -17,7 +17,21 @@ from typing import Any
 import httpx
 import pytest
 
-from dashscope_video import AsyncClient, Client, PollPolicy, errors, liveportrait_request
+from dashscope_video import (
+    AsyncClient,
+    Client,
+    EmoParameters,
+    EmoResult,
+    LivePortraitParameters,
+    LivePortraitResult,
+    PollPolicy,
+    SucceededTask,
+    TaskHandle,
+    VideoResult,
+    VideoRetalkParameters,
+    VideoRetalkResult,
+    errors,
+)
 
 dashscope_mock = pytest.importorskip("dashscope_mock.testing")
 mock_dashscope = dashscope_mock.mock_dashscope
@@ -52,39 +66,18 @@ def media(tmp_path: Path) -> dict[str, Path]:
     return files
 
 
-def _uploads_work() -> bool:
-    """Whether the mock's OSS form endpoint answers (it hung while the mock was being built)."""
-    from dashscope_video import AsyncClient
-
-    async def probe(path: Path) -> None:
-        with mock_dashscope(seed=1) as instance:
-            client = AsyncClient(instance.key, base_url=instance.base_url, transport=instance.async_transport())
-            await asyncio.wait_for(client.upload(path, "liveportrait"), 2)
-
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "probe.png"
-        path.write_bytes(b"probe")
-        try:
-            asyncio.run(probe(path))
-        except Exception:
-            return False
-    return True
-
-
-needs_uploads = pytest.mark.skipif(not _uploads_work(), reason="the mock's upload form endpoint does not answer yet")
-
-
 # ---------------------------------------------------------------------------------------------- each model
-@needs_uploads
 def test_each_model_from_local_files_to_mp4(mock: Mock, media: dict[str, Path], tmp_path: Path) -> None:
     with sdk(mock) as client:
-        lp = client.wait(client.submit_liveportrait(media["image"], media["audio"], video_fps=25))
-        emo = client.wait(client.submit_emo(media["image"], media["audio"], ratio="3:4"))
-        vr = client.wait(client.submit_videoretalk(media["video"], media["audio"], ref_image=media["image"]))
-        for name, task in {"lp": lp, "emo": emo, "vr": vr}.items():
-            out = client.download(task, tmp_path / f"{name}.mp4")
+        fps = LivePortraitParameters.from_dict({"video_fps": 25})
+        lp = client.tasks.wait(client.video_synthesis.liveportrait(media["image"], media["audio"], parameters=fps))
+        emo = client.tasks.wait(client.video_synthesis.emo(media["image"], media["audio"], ratio="3:4"))
+        vr = client.tasks.wait(
+            client.video_synthesis.videoretalk(media["video"], media["audio"], ref_image=media["image"])
+        )
+        done: dict[str, SucceededTask[Any]] = {"lp": lp, "emo": emo, "vr": vr}
+        for name, task in done.items():
+            out = client.tasks.download(task, tmp_path / f"{name}.mp4")
             assert out.stat().st_size > 0
     uploads = mock.requests("getUploadPolicy")
     assert {e.query for e in uploads} >= {"action=getPolicy&model=liveportrait"}
@@ -93,25 +86,51 @@ def test_each_model_from_local_files_to_mp4(mock: Mock, media: dict[str, Path], 
 
 def test_each_model_from_urls_to_mp4(mock: Mock, tmp_path: Path) -> None:
     with sdk(mock) as client:
-        tasks = {
-            "liveportrait": client.wait(client.submit_liveportrait(URL_IMAGE, URL_AUDIO)),
-            "emo": client.wait(client.submit_emo(URL_IMAGE, URL_AUDIO, face_bbox=[1, 2, 3, 4], ext_bbox=[0, 0, 9, 9])),
-            "videoretalk": client.wait(client.submit_videoretalk(URL_VIDEO, URL_AUDIO, video_extension=True)),
+        synth = client.video_synthesis
+        extend = VideoRetalkParameters.from_dict({"video_extension": True})
+        tasks: dict[str, SucceededTask[Any]] = {
+            "liveportrait": client.tasks.wait(synth.liveportrait(URL_IMAGE, URL_AUDIO)),
+            "emo": client.tasks.wait(synth.emo(URL_IMAGE, URL_AUDIO, face_bbox=[1, 2, 3, 4], ext_bbox=[0, 0, 9, 9])),
+            "videoretalk": client.tasks.wait(synth.videoretalk(URL_VIDEO, URL_AUDIO, parameters=extend)),
         }
         for name, task in tasks.items():
-            assert task.output.task_status == "SUCCEEDED"
-            out = client.download(task, tmp_path / f"{name}.mp4")
+            assert task.status == "SUCCEEDED"
+            out = client.tasks.download(task, tmp_path / f"{name}.mp4")
             assert out.is_file() and out.stat().st_size > 0
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_each_model_waits_to_its_typed_result(mock: Mock) -> None:
+    """``tasks.wait`` on a model's handle returns a SucceededTask whose ``result`` is that model's result class,
+    holding the URL, the billed duration and the frame ratio the mock reported."""
+    with sdk(mock) as client:
+        synth = client.video_synthesis
+        calm = EmoParameters(style_level="calm")
+        cases: list[tuple[TaskHandle[Any], type[VideoResult], str]] = [
+            (synth.liveportrait(URL_IMAGE, URL_AUDIO), LivePortraitResult, "standard"),
+            # emo-v1 detects its boxes with the ratio; the frame follows them
+            (synth.emo(URL_IMAGE, URL_AUDIO, ratio="3:4", parameters=calm), EmoResult, "3:4"),
+            (synth.videoretalk(URL_VIDEO, URL_AUDIO, ref_image=URL_IMAGE), VideoRetalkResult, "standard"),
+        ]
+        for handle, result_type, ratio in cases:
+            assert handle.result_type is result_type and handle.model == result_type.model
+            task = client.tasks.wait(handle)
+            assert isinstance(task, SucceededTask) and task.task_id == handle.task_id
+            result = task.result
+            assert type(result) is result_type, (handle.model, result)
+            assert isinstance(result.video_url, str) and result.video_url.startswith("http")
+            assert isinstance(result.video_duration, float) and result.video_duration > 0
+            assert result.video_duration == task.raw["usage"]["video_duration"]
+            assert result.video_ratio == task.raw["usage"]["video_ratio"] == ratio
+
+
 def test_detectors(mock: Mock) -> None:
     with sdk(mock) as client:
-        emo = client.detect_emo(URL_IMAGE, "1:1")
+        emo = client.face_detect.emo(URL_IMAGE, "1:1")
         assert emo.passed and emo.face_bbox and emo.ext_bbox
-        assert client.detect_liveportrait(URL_IMAGE).passed
+        assert client.face_detect.liveportrait(URL_IMAGE).passed
         # emo-v1 without boxes runs the detector first and uses its boxes
-        client.submit_emo(URL_IMAGE, URL_AUDIO)
+        client.video_synthesis.emo(URL_IMAGE, URL_AUDIO)
     assert len(mock.requests("detectFace")) == 3
 
 
@@ -119,7 +138,7 @@ def test_detectors(mock: Mock) -> None:
 def test_failed_task_raises_with_the_catalogue_code(mock: Mock) -> None:
     mock.scenario("liveportrait", "InvalidImage.NoHumanFace")
     with sdk(mock) as client, pytest.raises(errors.TaskFailed) as caught:
-        client.submit_and_wait(liveportrait_request(URL_IMAGE, URL_AUDIO))
+        client.tasks.wait(client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO))
     exc = caught.value
     assert exc.code == "InvalidImage.NoHumanFace" and isinstance(exc, errors.InvalidImage)
     assert exc.entry is not None and exc.message == exc.entry.message and exc.request_id
@@ -127,7 +146,9 @@ def test_failed_task_raises_with_the_catalogue_code(mock: Mock) -> None:
 
 def test_submit_time_error_raises_status_and_family(mock: Mock) -> None:
     with sdk(mock) as client, pytest.raises(errors.BadRequestError) as caught:
-        client.submit_liveportrait(URL_IMAGE, URL_AUDIO, video_fps=99)
+        client.video_synthesis.liveportrait(
+            URL_IMAGE, URL_AUDIO, parameters=LivePortraitParameters.from_dict({"video_fps": 99})
+        )
     assert caught.value.code == "InvalidParamter.OutOfDefinition" and isinstance(caught.value, errors.InvalidParamter)
     assert caught.value.request_id == caught.value.response.headers["X-Request-ID"]
 
@@ -135,11 +156,11 @@ def test_submit_time_error_raises_status_and_family(mock: Mock) -> None:
 def test_deadline(mock: Mock) -> None:
     mock.scenario("liveportrait", extra_seconds={"RUNNING": 3600})
     with sdk(mock) as client:
-        task = client.submit_liveportrait(URL_IMAGE, URL_AUDIO)
+        handle = client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO)
         start = mock.clock.now()
         with pytest.raises(errors.WaitTimeout) as caught:
-            client.wait(task, timeout=45)
-    assert caught.value.last_status == "RUNNING" and caught.value.task_id == task.output.task_id
+            client.tasks.wait(handle, timeout=45)
+    assert caught.value.last_status == "RUNNING" and caught.value.task_id == handle.task_id
     times = [e.time - start for e in polls(mock)]
     assert times[-1] == pytest.approx(45, abs=0.5) and all(t <= 45.5 for t in times)
 
@@ -149,7 +170,7 @@ def test_poll_intervals_and_retry_after_from_the_journal(mock: Mock) -> None:
     mock.fault("error", "getTask", status=429, code="Throttling.RateQuota", retry_after=9, times=1)
     policy = PollPolicy()
     with sdk(mock) as client:
-        client.wait(client.submit_liveportrait(URL_IMAGE, URL_AUDIO))
+        client.tasks.wait(client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO))
     entries = polls(mock)
     assert entries[0].status == 429 and all(e.status == 200 for e in entries[1:])
     gaps = [b.time - a.time for a, b in itertools.pairwise(entries)]
@@ -164,22 +185,22 @@ def test_wait_survives_5xx_and_dropped_connections(mock: Mock) -> None:
     mock.fault("error", "getTask", status=503, code="ModelUnavailable", times=2)
     mock.fault("drop", "getTask", times=1)
     with sdk(mock) as client:
-        done = client.wait(client.submit_liveportrait(URL_IMAGE, URL_AUDIO))
-    assert done.output.task_status == "SUCCEEDED"
+        done = client.tasks.wait(client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO))
+    assert done.status == "SUCCEEDED"
 
 
 def test_expired_download(mock: Mock, tmp_path: Path) -> None:
     with sdk(mock) as client:
-        done = client.wait(client.submit_liveportrait(URL_IMAGE, URL_AUDIO))
+        done = client.tasks.wait(client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO))
         mock.advance(25 * 3600)
         with pytest.raises(errors.ResultExpired):
-            client.download(done, tmp_path / "late.mp4")
+            client.tasks.download(done, tmp_path / "late.mp4")
     assert not (tmp_path / "late.mp4").exists()
 
 
 def test_unknown_id(mock: Mock) -> None:
     with sdk(mock) as client, pytest.raises(errors.TaskNotFound):
-        client.wait("00000000-0000-4000-8000-000000000000")
+        client.tasks.wait("00000000-0000-4000-8000-000000000000")
 
 
 class Rewrite(httpx.BaseTransport):
@@ -201,7 +222,8 @@ class Rewrite(httpx.BaseTransport):
 def test_unknown_status_is_not_terminal(mock: Mock) -> None:
     seen: list[str | None] = []
     with sdk(mock, Rewrite(mock.transport(), 2)) as client:
-        client.wait(client.submit_liveportrait(URL_IMAGE, URL_AUDIO), on_progress=lambda p: seen.append(p.status))
+        handle = client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO)
+        client.tasks.wait(handle, on_progress=lambda p: seen.append(p.status))
     assert seen[:2] == ["WARMING-UP", "WARMING-UP"] and seen[-1] == "SUCCEEDED"
 
 
@@ -224,15 +246,15 @@ class Trouble(httpx.BaseTransport):
 def test_submit_not_retried_on_read_timeout(mock: Mock) -> None:
     with sdk(mock, Trouble(mock.transport(), httpx.ReadTimeout, before=False)) as client:
         with pytest.raises(errors.APITimeoutError):
-            client.submit_liveportrait(URL_IMAGE, URL_AUDIO)
-        assert client.list().total == 1  # the mock created exactly one task; no second (billed) one
+            client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO)
+        assert client.tasks.list().total == 1  # the mock created exactly one task; no second (billed) one
     assert len(mock.requests("createVideoSynthesis")) == 1
 
 
 def test_submit_retried_on_refused_connection(mock: Mock) -> None:
     with sdk(mock, Trouble(mock.transport(), httpx.ConnectError, before=True, times=2)) as client:
-        submitted = client.submit_liveportrait(URL_IMAGE, URL_AUDIO)
-        assert [item.task_id for item in client.iter_tasks()] == [submitted.output.task_id]
+        submitted = client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO)
+        assert [item.task_id for item in client.tasks.iter()] == [submitted.task_id]
     assert len(mock.requests("createVideoSynthesis")) == 1
 
 
@@ -241,18 +263,18 @@ async def test_async_twins(mock: Mock, tmp_path: Path) -> None:
     async with AsyncClient(
         mock.key, base_url=mock.base_url, transport=mock.async_transport(), sleep=mock.advance
     ) as client:
-        done = await client.wait(await client.submit_liveportrait(URL_IMAGE, URL_AUDIO))
-        assert (await client.download(done, tmp_path / "a.mp4")).is_file()
-        assert (await client.detect_emo(URL_IMAGE)).passed
+        done = await client.tasks.wait(await client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO))
+        assert (await client.tasks.download(done, tmp_path / "a.mp4")).is_file()
+        assert (await client.face_detect.emo(URL_IMAGE)).passed
         mock.scenario("videoretalk", "InvalidFile.FPS")
         with pytest.raises(errors.InvalidFile) as caught:
-            await client.wait(await client.submit_videoretalk(URL_VIDEO, URL_AUDIO))
+            await client.tasks.wait(await client.video_synthesis.videoretalk(URL_VIDEO, URL_AUDIO))
         assert isinstance(caught.value, errors.TaskFailed) and caught.value.code == "InvalidFile.FPS"
-        pending = await client.submit_liveportrait(URL_IMAGE, URL_AUDIO)
-        await client.cancel(pending)
+        pending = await client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO)
+        await client.tasks.cancel(pending)
         with pytest.raises(errors.TaskCanceled):
-            await client.wait(pending)
-        assert len([item async for item in client.iter_tasks(page_size=1)]) == 3
+            await client.tasks.wait(pending)
+        assert len([item async for item in client.tasks.iter(page_size=1)]) == 3
 
 
 async def test_concurrent_sync_and_async_waits_share_the_query_limit() -> None:
@@ -267,12 +289,12 @@ async def test_concurrent_sync_and_async_waits_share_the_query_limit() -> None:
     with mock_dashscope(seed=1, frozen_clock=False, timings=instant) as live:
         sync_client = Client(live.key, base_url=live.base_url, transport=live.transport())
         async with AsyncClient(live.key, base_url=live.base_url, transport=live.async_transport()) as client:
-            tasks = [await client.submit_liveportrait(URL_IMAGE, URL_AUDIO) for _ in range(25)]
+            tasks = [await client.video_synthesis.liveportrait(URL_IMAGE, URL_AUDIO) for _ in range(25)]
             live.advance(1)  # all finished; the queries below are the burst
             with ThreadPoolExecutor(12) as pool:
-                threaded = [pool.submit(sync_client.wait, t) for t in tasks[13:]]
-                await asyncio.gather(*(client.wait(t) for t in tasks[:13]))
-                assert all(f.result().output.task_status == "SUCCEEDED" for f in threaded)
+                threaded = [pool.submit(sync_client.tasks.wait, t) for t in tasks[13:]]
+                await asyncio.gather(*(client.tasks.wait(t) for t in tasks[:13]))
+                assert all(f.result().status == "SUCCEEDED" for f in threaded)
         sync_client.close()
         entries = list(live.requests("getTask"))
     assert len(entries) == 25 and all(e.status == 200 for e in entries)

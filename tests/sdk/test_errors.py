@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from dashscope_openapi import error_catalogue
-from dashscope_video import errors
+from dashscope_video import Task, TaskFailure, VideoResult, VideoRetalkResult, errors
 
 
 def answer(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -95,17 +95,34 @@ def test_retryable_follows_the_catalogue() -> None:
     assert not quota.retryable and rate.retryable
 
 
+def failed_task(code: str | None, message: str, result_type: type[VideoResult] = VideoResult) -> Task[VideoResult]:
+    return Task("t", "FAILED", "r9", None, result_type, failure=TaskFailure(code, message))
+
+
 def test_task_failed_is_also_the_code_family() -> None:
     from dashscope_video._errors import task_failed
-    from dashscope_video_client.models import TaskResponse
 
-    task = TaskResponse.from_dict(
-        {
-            "request_id": "r9",
-            "output": {"task_id": "t", "task_status": "FAILED", "code": "InvalidFile.FPS", "message": "m"},
-        }
-    )
+    task = failed_task("InvalidFile.FPS", "m")
     exc = task_failed(task)
     assert isinstance(exc, errors.TaskFailed) and isinstance(exc, errors.InvalidFile)
+    assert type(exc).__name__ == "TaskFailed[InvalidFile]"
     assert (exc.code, exc.message, exc.request_id, exc.task_id, exc.task) == ("InvalidFile.FPS", "m", "r9", "t", task)
-    assert not exc.retryable
+    assert not exc.retryable and exc.entry is not None
+    assert "InvalidFile.FPS" in str(exc) and "r9" in str(exc)
+
+
+def test_task_failed_looks_the_code_up_for_the_task_model() -> None:
+    """A code's catalogue entry can depend on the model; a typed task (from a handle) carries its model."""
+    from dashscope_video._errors import task_failed
+
+    exc = task_failed(failed_task("InvalidFile.FPS", "m", VideoRetalkResult))
+    assert exc.task is not None and exc.task.model == "videoretalk"
+    assert exc.entry is not None and "videoretalk" in exc.entry.models
+
+
+def test_task_failed_without_code() -> None:
+    from dashscope_video._errors import task_failed
+
+    exc = task_failed(failed_task(None, "the task failed"))
+    assert type(exc) is errors.TaskFailed and exc.code is None and exc.entry is None and not exc.retryable
+    assert exc.message == "the task failed"

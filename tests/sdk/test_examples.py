@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from .test_e2e_mock import needs_uploads
-
 testing = pytest.importorskip("dashscope_mock.testing")
 ModelTiming = pytest.importorskip("dashscope_mock.config").ModelTiming
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@needs_uploads
 @pytest.mark.parametrize("name", ["liveportrait", "emo", "videoretalk"])
 def test_example(name: str, tmp_path: Path) -> None:
     instant = ModelTiming(0.0, (("RUNNING", 0.0),))

@@ -22,6 +22,8 @@ def download(client: BaseClient[Any, Any], task: Task[Any] | str, path: str | os
     """The plan behind ``tasks.download`` (see its docstring there)."""
     if isinstance(task, str):
         url = task
+    elif not isinstance(task, Task):
+        raise TypeError(f"download takes a Task (from tasks.get or wait) or a result URL, not {type(task).__name__}")
     elif task.result is not None:
         url = task.result.video_url
     else:
