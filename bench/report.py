@@ -196,7 +196,7 @@ def _sdk(bench: dict[str, Any], out: list[str]) -> None:
         "",
         "Reproduce: `.venv/bin/python -m bench --only sdk`.",
         "",
-        "| `Client.get` vs raw `httpx` (same transport) | SDK µs/call | httpx µs/call | ratio (target ≤ 1.2) |",
+        "| `client.tasks.get` vs raw `httpx` (same transport) | SDK µs/call | httpx µs/call | ratio (target ≤ 1.2) |",
         "|---|---:|---:|---:|",
     ]
     labels = {
@@ -210,9 +210,9 @@ def _sdk(bench: dict[str, Any], out: list[str]) -> None:
         )
     out += [
         "",
-        "Both sides parse the JSON; the SDK also builds the generated `TaskResponse`, applies its retry rules and "
-        "books a slot in its query limiter (replaced here by one that never waits, and the mock's limit is off: the "
-        "figure is per-call cost, not the 20 queries/s pacing).",
+        "Both sides parse the JSON; the SDK also checks it with the generated `TaskResponse`, builds the typed `Task`, "
+        "applies its retry rules and books a slot in its query limiter (replaced here by one that never waits, and the "
+        "mock's limit is off: the figure is per-call cost, not the 20 queries/s pacing).",
         "",
         "Wait loop on the virtual clock (`Client(sleep=mock.advance)`, default `PollPolicy`: 1 s growing x1.5 to "
         f"8 s, 20 % jitter), {next(iter(wait.values()))['tasks']} tasks per duration with different jitter seeds:",
@@ -236,7 +236,7 @@ def _sdk(bench: dict[str, Any], out: list[str]) -> None:
             "has reached (`max_interval` 8 s = 13 % of 60 s). The two targets pull against each other: measured the "
             "same way, `PollPolicy(max_interval=6)` gives a worst lag of 8.7 % but 15.2 polls on average (16 at "
             "worst), so the default stays at 8 s, where both means are met; pass `poll=PollPolicy(max_interval=6)` "
-            f"to bound the lag instead. `Client.get` ≤ 1.2x raw httpx: {served:.2f}x "
+            f"to bound the lag instead. `client.tasks.get` ≤ 1.2x raw httpx: {served:.2f}x "
             f"{_mark(served <= TARGET_SDK)}.",
         ]
     out.append("")
@@ -313,7 +313,8 @@ burst of submits costs the API only the records (section 1: the ratio of the sam
 had not reached when the run ended), and face-detect, in its own lane on the server, does not wait behind the queue
 (section 8).
 
-**SDK.** `Client.get` costs what raw httpx costs (its request is built straight from the generated `_get_kwargs`).
+**SDK.** `client.tasks.get` costs about what raw httpx costs (its request is built straight from the generated
+`_get_kwargs`; the spec's result paths it reads a typed `Task` with are looked up once per result type, not per call).
 The wait loop meets the poll budget; its worst-case lag is one poll interval (up to 8 s), 13 % of a 60 s task.
 """
 

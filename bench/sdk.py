@@ -1,6 +1,6 @@
 """Benchmark 3: the SDK.
 
-(a) ``Client.get`` against raw httpx for the same call, over the same transport: a served mock (``dashscope-mock
+(a) ``client.tasks.get`` against raw httpx for the same call, over the same transport: a served mock (``dashscope-mock
 serve`` in a subprocess, keep-alive connection; media checks and the query limit off, and the SDK's process-wide query
 pacing replaced by a limiter that never waits, so both sides send as fast as they can) and, to show the SDK's own cost
 alone, an ``httpx.MockTransport`` answering the mock's bytes. Rounds alternate between the two; the figure is the
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from dashscope_mock import ModelTiming, mock_dashscope
-from dashscope_video import Client, QueryLimiter, SystemClock, liveportrait_request
+from dashscope_video import Client, QueryLimiter, SystemClock
 
 from ._servers import BIN, free_port, running
 from .throughput import SUBMIT_PATH
@@ -71,7 +71,7 @@ def measure_get(*, calls: int = 300, rounds: int = 10, log: Callable[[str], None
             canned = http.get(path).content
             with Client(KEY, base_url=base, limiter=_unpaced_limiter()) as client:
                 results["served"] = _compare(
-                    lambda: http.get(path).json(), lambda: client.get(task_id), calls=calls, rounds=rounds
+                    lambda: http.get(path).json(), lambda: client.tasks.get(task_id), calls=calls, rounds=rounds
                 )
 
     def answer_canned(request: httpx.Request) -> httpx.Response:
@@ -83,11 +83,11 @@ def measure_get(*, calls: int = 300, rounds: int = 10, log: Callable[[str], None
         Client(KEY, base_url=base, transport=transport, limiter=_unpaced_limiter()) as client,
     ):
         results["canned"] = _compare(
-            lambda: http.get(path).json(), lambda: client.get(task_id), calls=calls * 3, rounds=rounds
+            lambda: http.get(path).json(), lambda: client.tasks.get(task_id), calls=calls * 3, rounds=rounds
         )
     for name, row in results.items():
         log(
-            f"  Client.get vs raw httpx ({name}): {row['sdk_get_us']:.0f} us vs {row['raw_httpx_us']:.0f} us"
+            f"  client.tasks.get vs raw httpx ({name}): {row['sdk_get_us']:.0f} us vs {row['raw_httpx_us']:.0f} us"
             f" = {row['ratio']:.2f}x"
         )
     return results
@@ -112,9 +112,9 @@ def measure_wait(
                 )
                 with client:
                     submitted_at = mock.clock.now()
-                    task = client.submit(liveportrait_request(IMAGE, AUDIO))
-                    task_id = task.output.task_id
-                    client.wait(task_id)
+                    handle = client.video_synthesis.liveportrait(IMAGE, AUDIO)
+                    task_id = handle.task_id
+                    client.tasks.wait(handle)
                     returned_at = mock.clock.now()
                 polls.append(len(mock.requests("getTask", path_contains=task_id)))
                 lags.append(returned_at - (submitted_at + duration))

@@ -54,7 +54,6 @@ from dashscope_video import (
     SystemClock,
     TaskCanceled,
     TaskFailed,
-    liveportrait_request,
 )
 
 from . import report
@@ -175,7 +174,7 @@ async def _client(index: int, base: str, count: int, concurrency: int, load: Loa
         async with gate:
             for _attempt in range(120):
                 try:
-                    submitted = await client.submit(liveportrait_request(inputs.image, inputs.audio))
+                    submitted = await client.video_synthesis.liveportrait(inputs.image, inputs.audio)
                     break
                 except APIConnectionError:  # the server is down (crash run): try again
                     load.ambiguous_submits += 1
@@ -183,11 +182,11 @@ async def _client(index: int, base: str, count: int, concurrency: int, load: Loa
             else:
                 load.errors["submit gave up"] += 1
                 return
-            task_id = submitted.output.task_id
+            task_id = submitted.task_id
             load.acked.append(task_id)
             try:
-                task = await client.wait(task_id, timeout=inputs.wait_timeout)
-                load.finals[task_id] = str(task.output.task_status)
+                task = await client.tasks.wait(submitted, timeout=inputs.wait_timeout)
+                load.finals[task_id] = str(task.status)
             except (TaskFailed, TaskCanceled) as exc:
                 load.finals[task_id] = "FAILED" if isinstance(exc, TaskFailed) else "CANCELED"
             except DashScopeError as exc:

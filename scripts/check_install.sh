@@ -3,7 +3,7 @@
 #   1. `pip install .` (pins from requirements.lock): the SDK and its CLI, none of the mock's dependencies; the specs
 #      come as package data; `dashscope-video` lists tasks on the repo's own mock (.venv); `dashscope-mock` and the
 #      pytest plugin's fixture say how to get the mock instead of failing with a traceback.
-#   2. `pip install '.[mock]'` into the same venv: `dashscope-mock` works.
+#   2. `pip install '.[mock]'` into the same venv: `dashscope-mock serve` runs a liveportrait task to SUCCEEDED.
 # The files of the checkout (tracked and untracked, not ignored) are copied first, so a stale build/ or *.egg-info in
 # the checkout does not leak into the wheel. Needs the repo's venv (make venv) for the mock, curl, and PyPI.
 set -euo pipefail
@@ -123,18 +123,25 @@ EOF
   { cat "$tmp/pytest.log" >&2; fail "pytest with the dashscope_mock plugin in the light install"; }
 say "pytest in the light install: the plugin loads, the dashscope_mock fixture raises the install hint"
 
+# start_mock <dashscope-mock> <label> [options]: serve on a free port in a process group of its own; sets base_url.
+start_mock() {
+  local program=$1 label=$2
+  shift 2
+  local port
+  port=$("$bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  base_url=http://127.0.0.1:$port
+  setsid "$program" serve --host 127.0.0.1 --port "$port" "$@" >"$tmp/mock.log" 2>&1 &
+  mock_pid=$!
+  for _ in $(seq 1 120); do
+    curl -fsS -o /dev/null "$base_url/_mock/clock" 2>/dev/null && return 0
+    kill -0 "$mock_pid" 2>/dev/null || { tail -n 40 "$tmp/mock.log" >&2; fail "$label exited before answering"; }
+    sleep 0.25
+  done
+  fail "$label does not answer at $base_url"
+}
+
 # A real call from the light install's CLI to the repo's own mock.
-port=$("$bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base_url=http://127.0.0.1:$port
-setsid "$repo/.venv/bin/dashscope-mock" serve --host 127.0.0.1 --port "$port" --media-checks off \
-  >"$tmp/mock.log" 2>&1 &
-mock_pid=$!
-for _ in $(seq 1 120); do
-  curl -fsS -o /dev/null "$base_url/_mock/clock" 2>/dev/null && break
-  kill -0 "$mock_pid" 2>/dev/null || { tail -n 40 "$tmp/mock.log" >&2; fail "the repo's mock exited before answering"; }
-  sleep 0.25
-done
-curl -fsS -o /dev/null "$base_url/_mock/clock" || fail "the repo's mock does not answer at $base_url"
+start_mock "$repo/.venv/bin/dashscope-mock" "the repo's mock" --media-checks off
 "$bin/dashscope-video" --base-url "$base_url" --api-key sk-test0000 list >"$tmp/list.out" 2>&1 ||
   { cat "$tmp/list.out" >&2; fail "dashscope-video list against the mock at $base_url"; }
 say "dashscope-video --base-url $base_url --api-key sk-test0000 list: ok"
@@ -144,6 +151,12 @@ say "pip install '.[mock]' into the same venv"
 pip_install "$src[mock]" || fail "pip install '.[mock]' failed"
 "$bin/dashscope-mock" serve --help >"$tmp/mock-help.out" 2>&1 ||
   { cat "$tmp/mock-help.out" >&2; fail "dashscope-mock serve --help with the mock extra"; }
-say "dashscope-mock serve --help with the extra: ok"
+start_mock "$bin/dashscope-mock" "the installed dashscope-mock" --media-checks off
+"$bin/dashscope-video" --base-url "$base_url" --api-key sk-test0000 liveportrait --image https://example.com/face.png \
+  --audio https://example.com/voice.mp3 --video-fps 25 --wait --quiet >"$tmp/submit.out" 2>&1 ||
+  { cat "$tmp/submit.out" "$tmp/mock.log" >&2; fail "a liveportrait task through the installed dashscope-mock"; }
+grep -q SUCCEEDED "$tmp/submit.out" || fail "the liveportrait task did not succeed: $(cat "$tmp/submit.out")"
+stop_mock
+say "dashscope-mock serve with the extra: a liveportrait task submitted and waited for through it: SUCCEEDED"
 
 say "passed in $((SECONDS - started)) s"

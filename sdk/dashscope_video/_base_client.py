@@ -112,7 +112,7 @@ class BaseClient(Generic[HttpT, TransportT]):
         return httpx.Request(
             call.method,
             self.base_url + call.path,
-            params=dict(call.params),
+            params=dict(call.params) if call.params else None,  # {} would send httpx down its slower URL(params=) path
             json=call.json,
             headers=all_headers,
             extensions={"timeout": self.timeout_dict(timeout)},

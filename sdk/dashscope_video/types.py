@@ -54,8 +54,12 @@ __all__ = [
 
 def _at(data: Mapping[str, Any], dotted: str) -> Any:
     """The value at a dotted path of a JSON object (``output.results.video_url``), or ``None``."""
+    return _walk(data, dotted.split("."))
+
+
+def _walk(data: Mapping[str, Any], names: Sequence[str]) -> Any:
     value: Any = data
-    for name in dotted.split("."):
+    for name in names:
         if not isinstance(value, Mapping):
             return None
         value = value.get(name)
@@ -65,6 +69,39 @@ def _at(data: Mapping[str, Any], dotted: str) -> Any:
 def _result_paths(model: str) -> Mapping[str, str]:
     paths: Mapping[str, str] = load_spec()["x-models"][model]["result"]
     return paths
+
+
+_Path = tuple[str, ...]
+_Reads = tuple[tuple[_Path, tuple[tuple[str, _Path], ...]], ...]
+_READS: dict[type[VideoResult], _Reads] = {}
+
+
+def _result_reads(cls: type[VideoResult]) -> _Reads:
+    """Where ``cls`` finds its fields in a task answer, from the spec (which ``load_spec`` caches for the process):
+    per model it may come from (its own, or every model with a result), in the spec's order and without repeats,
+    the ``video_url`` path and the ``(field, path)`` pairs of the fields ``cls`` has, paths split at the dots. Computed
+    once per class: a task query must not walk the spec (``bench/sdk.py``)."""
+    found = _READS.get(cls)
+    if found is None:
+        found = _READS[cls] = _compute_reads(cls)
+    return found
+
+
+def _compute_reads(cls: type[VideoResult]) -> _Reads:
+    models = [cls.model] if cls.model else [m for m, f in load_spec()["x-models"].items() if "result" in f]
+    names = {f.name for f in fields(cls)}
+    reads: list[tuple[_Path, tuple[tuple[str, _Path], ...]]] = []
+    for model in models:
+        paths = _result_paths(model)
+        if "video_url" not in paths:  # never a result of this model (``video_url`` would be None)
+            continue
+        read = (
+            tuple(paths["video_url"].split(".")),
+            tuple((name, tuple(path.split("."))) for name, path in paths.items() if name in names),
+        )
+        if read not in reads:
+            reads.append(read)
+    return tuple(reads)
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -81,12 +118,9 @@ class VideoResult:
     @classmethod
     def _from_answer(cls, answer: Mapping[str, Any]) -> VideoResult | None:
         """The result in a task answer, or ``None`` when it holds no result URL."""
-        models = [cls.model] if cls.model else [m for m, f in load_spec()["x-models"].items() if "result" in f]
-        for model in models:
-            values = {name: _at(answer, path) for name, path in _result_paths(model).items()}
-            if isinstance(values.get("video_url"), str):
-                names = {f.name for f in fields(cls)}
-                return cls(**{k: v for k, v in values.items() if k in names})
+        for url, reads in _result_reads(cls):
+            if isinstance(_walk(answer, url), str):
+                return cls(**{name: _walk(answer, path) for name, path in reads})
         return None
 
 
