@@ -136,3 +136,13 @@ def test_sync_and_async_resources_offer_the_same_methods_with_the_same_parameter
                 assert inspect.signature(getattr(left, name)) == inspect.signature(getattr(right, name)), name
     finally:
         sync.close()
+
+
+def test_only_the_adapter_touches_the_generated_clients_internals() -> None:
+    sdk = ROOT / "sdk" / "dashscope_video"
+    touching = sorted(
+        str(path.relative_to(sdk))
+        for path in sdk.rglob("*.py")
+        if "_get_kwargs" in path.read_text(encoding="utf-8") or "dashscope_video_client.api" in path.read_text()
+    )
+    assert touching == ["_generated.py"]
