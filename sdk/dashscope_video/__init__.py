@@ -49,6 +49,8 @@ from ._limiter import QueryLimiter
 from ._retry import PollPolicy, RetryPolicy
 from ._uploads import MediaInput
 from ._version import __version__
+from .lib.batch import BatchProgress, BatchReport, JobResult, arun_batch, run_batch
+from .lib.manifest import BatchJob, ManifestError, read_manifest
 from .lib.waiting import ProgressCallback, WaitProgress, default_wait_timeout
 from .resources.tasks import TaskPage
 from .types import (
@@ -80,6 +82,9 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "BatchJob",
+    "BatchProgress",
+    "BatchReport",
     "Client",
     "Clock",
     "ConfigurationError",
@@ -92,9 +97,11 @@ __all__ = [
     "EmoResult",
     "HookClock",
     "InternalServerError",
+    "JobResult",
     "LivePortraitDetection",
     "LivePortraitParameters",
     "LivePortraitResult",
+    "ManifestError",
     "MediaInput",
     "NotFoundError",
     "PermissionDeniedError",
@@ -124,7 +131,10 @@ __all__ = [
     "WaitProgress",
     "WaitTimeout",
     "__version__",
+    "arun_batch",
     "default_wait_timeout",
     "errors",
+    "read_manifest",
+    "run_batch",
     "types",
 ]

@@ -54,8 +54,8 @@ class HookClock:
 
     Reading: the real monotonic time plus every second "slept" through the hook, so deadlines and backoff work in
     the hook's (virtual) time while no real time passes. The hook may be a plain function or return an awaitable
-    (awaited by the async client); a plain hook used by the async client is followed by ``asyncio.sleep(0)`` so other
-    tasks still get to run.
+    (awaited by the async client); either way the async client then yields once (``asyncio.sleep(0)``) so other tasks
+    still get to run.
     """
 
     def __init__(self, sleep: SleepHook, monotonic: Callable[[], float] | None = None) -> None:
@@ -87,8 +87,7 @@ class HookClock:
         result = self._hook(seconds)
         if inspect.isawaitable(result):
             await _as_awaitable(result)
-        else:
-            await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a hook that never suspends must not starve the other tasks of the loop
         self._account(seconds)
 
     def __repr__(self) -> str:

@@ -49,6 +49,7 @@ from dashscope_video_client.models.emo_detect_parameters_ratio import EmoDetectP
 from dashscope_video_client.types import UNSET, Unset
 
 __all__ = [
+    "PARAMETER_CLASSES",
     "Call",
     "Parameters",
     "cancel_call",
@@ -94,6 +95,13 @@ def _call(kwargs: Mapping[str, Any]) -> Call:
         json=kwargs.get("json"),
         headers={str(k): str(v) for k, v in kwargs.get("headers", {}).items()},
     )
+
+
+PARAMETER_CLASSES: Mapping[str, type[Parameters]] = {
+    "liveportrait": LivePortraitParameters,
+    "emo-v1": EmoParameters,
+    "videoretalk": VideoRetalkParameters,
+}
 
 
 def submit_call(model: str, inputs: Mapping[str, Any], parameters: Parameters | None, *, resolve: bool) -> Call:

@@ -7,6 +7,7 @@ Examples::
     dashscope-video videoretalk --video talk.mp4 --audio voice.wav --extend --out retalk.mp4
     dashscope-video detect --model emo-detect-v1 --image face.png
     dashscope-video status TASK_ID | wait TASK_ID --out out.mp4 | cancel TASK_ID | list --all
+    dashscope-video batch jobs.jsonl --out videos/ --concurrency 8      # resumable: rerun the same command
 
 Options common to every command (before or after it): ``--api-key`` (else ``$DASHSCOPE_API_KEY``), ``--base-url``
 (else ``$DASHSCOPE_BASE_URL``; e.g. the mock's URL) or ``--region``, ``--request-timeout`` (seconds per HTTP
@@ -41,6 +42,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from ._cli_batch import add_batch_parser, run_batch_command
 from ._cli_params import add_parameter_flags, parameters_from_args
 from ._client import Client
 from ._clock import Clock
@@ -231,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--page", type=int, default=1)
     ls.add_argument("--page-size", type=int, default=10)
     ls.add_argument("--all", action="store_true", help="every page")
+    add_batch_parser(sub, common)
     return parser
 
 
@@ -450,9 +453,11 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     transport: httpx.BaseTransport | None = None,
+    async_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
 ) -> int:
-    """Run the command line; return the exit code. ``transport``/``clock`` are for in-process tests."""
+    """Run the command line; return the exit code. ``transport`` (``async_transport`` for ``batch``) and ``clock``
+    are for in-process tests."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -460,6 +465,8 @@ def main(
         return int(exit_.code or 0)
     progress = Progress(sys.stderr, enabled=not args.quiet)
     try:
+        if args.command == "batch":
+            return run_batch_command(args, transport=async_transport, clock=clock)
         with Client(
             args.api_key,
             base_url=args.base_url,

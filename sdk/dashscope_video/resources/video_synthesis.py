@@ -8,10 +8,11 @@ defaults). A submit is not retried once it may have reached the service (see ``_
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from .. import _effects as fx
 from .._errors import DetectionRejected
-from .._generated import Parameters, submit_call
+from .._generated import PARAMETER_CLASSES, Parameters, submit_call
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, needs_resolve
 from ..types import (
@@ -22,6 +23,7 @@ from ..types import (
     LivePortraitResult,
     R,
     TaskHandle,
+    VideoResult,
     VideoRetalkParameters,
     VideoRetalkResult,
 )
@@ -29,6 +31,8 @@ from .face_detect import FaceDetectPlans
 from .uploads import UploadPlans
 
 __all__ = ["AsyncVideoSynthesis", "VideoSynthesis", "VideoSynthesisPlans"]
+
+RESULT_TYPES: tuple[type[VideoResult], ...] = (LivePortraitResult, EmoResult, VideoRetalkResult)
 
 
 class VideoSynthesisPlans(Plans):
@@ -72,6 +76,23 @@ class VideoSynthesisPlans(Plans):
         media = {"video_url": video, "audio_url": audio, "ref_image_url": ref_image}
         return (yield from self._submit(VideoRetalkResult, media, {}, parameters))
 
+    def create(
+        self,
+        model: str,
+        inputs: Mapping[str, MediaInput | Sequence[int] | None],
+        parameters: Mapping[str, Any] | None = None,
+    ) -> fx.Plan[TaskHandle[VideoResult]]:
+        """Submit any video model from plain values: ``inputs`` are the input object's fields (``*_url`` fields may
+        be local files, uploaded first), ``parameters`` the parameters object's, as in the spec. The per-model
+        methods above are the typed way; this one suits jobs read from files (``lib.batch``)."""
+        result_type = next((cls for cls in RESULT_TYPES if cls.model == model), None)
+        if result_type is None:
+            raise ValueError(f"{model!r} is not a video model: {', '.join(str(cls.model) for cls in RESULT_TYPES)}")
+        media = {k: cast(MediaInput | None, v) for k, v in inputs.items() if k.endswith("_url")}
+        other = {k: v for k, v in inputs.items() if not k.endswith("_url") and v is not None}
+        params = None if parameters is None else PARAMETER_CLASSES[model].from_dict(dict(parameters))
+        return (yield from self._submit(result_type, media, other, params))
+
     def _submit(
         self,
         result_type: type[R],
@@ -98,6 +119,7 @@ class VideoSynthesis(SyncAPIResource[VideoSynthesisPlans]):
     liveportrait = blocking(VideoSynthesisPlans.liveportrait)
     emo = blocking(VideoSynthesisPlans.emo)
     videoretalk = blocking(VideoSynthesisPlans.videoretalk)
+    create = blocking(VideoSynthesisPlans.create)
 
 
 class AsyncVideoSynthesis(AsyncAPIResource[VideoSynthesisPlans]):
@@ -105,3 +127,4 @@ class AsyncVideoSynthesis(AsyncAPIResource[VideoSynthesisPlans]):
     liveportrait = awaitable(VideoSynthesisPlans.liveportrait)
     emo = awaitable(VideoSynthesisPlans.emo)
     videoretalk = awaitable(VideoSynthesisPlans.videoretalk)
+    create = awaitable(VideoSynthesisPlans.create)
