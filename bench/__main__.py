@@ -3,7 +3,7 @@ in-process mock, face-detect latency with the task engine's queue full of hangin
 (one and two server processes). Prints the figures, saves ``bench/results/bench.json`` (merged with the parts not
 run) and rewrites ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
 
-Options: ``--only throughput,scale,sdk,fresh_mock,engine,redis``; ``--seconds N`` per wrk run (default 10);
+Options: ``--only throughput,scale,sdk,fresh_mock,engine,redis,batch``; ``--seconds N`` per wrk run (default 10);
 ``--quick`` (3 s runs, smaller sizes: a smoke run, not figures to publish).
 """
 
@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import engine, fresh_mock, redis_state, report, scale, sdk, throughput
+from . import batch, engine, fresh_mock, redis_state, report, scale, sdk, throughput
 from ._servers import ROOT
 from ._wrk import wrk_available
 
-PARTS = ("throughput", "scale", "sdk", "fresh_mock", "engine", "redis")
+PARTS = ("throughput", "scale", "sdk", "fresh_mock", "engine", "redis", "batch")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,6 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["redis"] = redis_state.measure(
             seconds=seconds, warmup=1 if args.quick else 2, keys=512 if args.quick else throughput.KEYS
         )
+    if "batch" in parts:
+        print("10. batch vs one by one")
+        results["batch"] = batch.measure(jobs=20 if args.quick else batch.JOBS)
     path = report.save("bench", results)
     doc = report.render()
     print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import engine, redis_state
+from . import batch, engine, redis_state
 from ._servers import ROOT
 from .report_soak import render_soak
 
@@ -326,7 +326,7 @@ def render() -> Path:
     out += [
         "Every figure here is a ratio or a distribution measured in one run on one machine, with the peers side by "
         "side; none is checked by a timed test. Regenerate: `make bench` (throughput, scale, SDK, fresh mock, task "
-        "engine, Redis state; ~12 min) "
+        "engine, Redis state, batch; ~25 min) "
         "and `make soak` (reliability; ~10 min). Raw numbers: `bench/results/*.json`.",
         "",
     ]
@@ -346,6 +346,8 @@ def render() -> Path:
         engine.render(bench["engine"], out, bench["machine"]["nproc"])
     if bench and "redis" in bench:
         redis_state.render(bench["redis"], out, bench["machine"]["nproc"])
+    if bench and "batch" in bench:
+        batch.render(bench["batch"], out)
     out.append(NARRATIVE)
     DOC.write_text("\n".join(out).rstrip() + "\n")
     if bench:

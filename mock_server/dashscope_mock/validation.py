@@ -25,8 +25,8 @@ from typing import Any
 import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
-from jsonschema import Draft4Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
+from jsonschema import Draft4Validator
+from jsonschema.exceptions import ValidationError, best_match
 
 from dashscope_openapi import load_control_spec, load_spec
 
