@@ -185,7 +185,9 @@ class _Runner:
         record = self.state.get(job.key)
         if record.state in ("succeeded", "failed", "unknown"):
             return
-        async with self.slots:
+        # The model's lane first (its per-key limit, held to the end of the task), then one of the batch's slots:
+        # a job waiting for its model's lane does not keep a slot from a job of another model.
+        async with self.lanes.get(job.model) or contextlib.nullcontext(), self.slots:
             self.running.add(job.key)
             try:
                 await self._advance(job, baseline)
@@ -196,13 +198,11 @@ class _Runner:
                 self._report(JobResult._of(self.state.get(job.key)))
 
     async def _advance(self, job: BatchJob, baseline: str) -> None:
-        lane = self.lanes.get(job.model) or contextlib.nullcontext()
-        async with lane:  # held from submit to the end of the task: the model's per-key limit
-            record = self.state.get(job.key)
-            if record.state == "queued":
-                record = await self._submit(job, record, baseline)
-            if record.state == "submitted" and record.task_id:
-                await self._finish(job, record.task_id)
+        record = self.state.get(job.key)
+        if record.state == "queued":
+            record = await self._submit(job, record, baseline)
+        if record.state == "submitted" and record.task_id:
+            await self._finish(job, record.task_id)
 
     # ------------------------------------------------------------------------------------------------- steps
     async def _prepare(self, job: BatchJob, record: JobRecord) -> tuple[dict[str, str], dict[str, list[int]]]:
