@@ -10,7 +10,7 @@ BASE_URL ?= http://$(HOST):$(PORT)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv node redis mock test lint generate check-generated check-install contract contract-live bench soak clean
+.PHONY: venv node redis chromium mock test lint generate check-generated check-install contract contract-live bench soak clean
 
 # Debian packages the tests start themselves (on free loopback ports), installed when missing.
 APT_INSTALL = SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq
@@ -32,12 +32,16 @@ node: $(NODE_STAMP)
 redis:
 	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { $(APT_INSTALL) redis-server; }
 
+## Chromium and its WebDriver (Debian), for the dashboard's browser tests (tests/dashboard): nothing is downloaded at run time.
+chromium:
+	@[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || { $(APT_INSTALL) chromium chromium-driver; }
+
 ## The mock server on $(HOST):$(PORT) (make mock PORT=8123; MEDIA_CHECKS=off for lifecycle-only).
 mock: venv
 	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT) --media-checks $(MEDIA_CHECKS)
 
-## Every test: spec, mock, SDK, media and the in-process contract tests.
-test: venv node redis
+## Every test: spec, mock, SDK, media, the dashboard in headless Chromium and the in-process contract tests.
+test: venv node redis chromium
 	$(BIN)/python -m pytest -q
 
 ## Spec validators and linters, ruff and mypy on the hand-written code.

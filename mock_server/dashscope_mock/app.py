@@ -6,7 +6,8 @@
    queries and submits, or:
 2. connexion, built once per process for both specs (``connexion_app``): routing, bearer auth (``InvalidApiKey``),
    the operation's validator (``validation``) through connexion's validator hooks, the handlers (``handlers``,
-   ``control``), response validation.
+   ``control``; the change feed ``/_mock/events`` answers a streaming response, ``events``, which watches the
+   server's own ``send`` kept in the context for a shutdown), response validation.
 3. Error handlers: every error, whatever raised it, is ``{request_id, code, message}`` JSON (``errors``).
 
 A new mock only creates fresh state: the specs, the validators, the router and the connexion app are shared by every
@@ -184,6 +185,7 @@ class MockApp:
             headers=headers,
             base_url=f"{scope.get('scheme', 'http')}://{headers.get('host', 'testserver')}{scope.get('root_path', '')}",
             operation=operation,
+            server_send=send,
         )
         control = path.startswith(CONTROL_BASE + "/") and operation not in SERVICE_CONTROL_OPERATIONS
         service = path.startswith("/api/") or operation in SERVICE_CONTROL_OPERATIONS

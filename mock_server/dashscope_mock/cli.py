@@ -174,11 +174,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host  # an IPv6 address
+    base = f"http://{host}:{args.port}"
     print(
-        f"dashscope-mock: http://{args.host}:{args.port} (profile {args.profile}, state {args.state}, "
+        f"dashscope-mock: {base} (profile {args.profile}, state {args.state}, "
         f"media checks {media}); Swagger UI at /ui, control plane at /_mock/ui",
         file=sys.stderr,
     )
+    print(f"dashscope-mock: dashboard: {base}/_mock/dashboard", file=sys.stderr)
     uvicorn.run(
         "dashscope_mock.cli:app_from_env",
         factory=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .backend import Backend
 
@@ -35,6 +36,7 @@ class RequestContext:
     base_url: str
     operation: str | None
     note: str | None = None  # for the journal: what the mock did besides answering (undocumented fields ignored)
+    server_send: Any = field(default=None, repr=False)  # the server's own ``send`` (``events.shutdown_probe``)
     _request_id: str | None = field(default=None, repr=False)
     _key: str | None = field(default=None, repr=False)
     _key_read: bool = field(default=False, repr=False)

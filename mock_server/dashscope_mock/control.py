@@ -1,13 +1,16 @@
 """Handlers of the control plane (``openapi/mock-control.yaml``, mounted under ``/_mock``).
 
 ``POST /_mock/reset``; ``GET /_mock/clock``, ``POST /_mock/clock/advance``; ``/_mock/scenarios`` and
-``/_mock/faults`` (GET, POST, DELETE); ``GET /_mock/tasks``; ``GET|DELETE /_mock/requests`` (the journal); and two
+``/_mock/faults`` (GET, POST, DELETE, and DELETE of one); ``GET /_mock/catalogue``; ``GET /_mock/tasks`` and
+``GET /_mock/tasks/{task_id}``; ``GET|DELETE /_mock/requests`` (the journal); the dashboard: its page and files
+(``GET /_mock/dashboard[/{asset}]``, package data) and its change feed ``GET /_mock/events`` (``events``); and two
 routes of the simulated service: ``GET /_mock/results/{task_id}.mp4`` and the OSS form ``POST /_mock/oss``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import inspect
 import io
 from collections.abc import Awaitable, Callable, Mapping
@@ -16,12 +19,16 @@ from typing import Any
 
 from connexion.lifecycle import ConnexionResponse
 
+from dashscope_openapi import error_catalogue, load_control_spec, load_spec
+
 from . import views
 from .backend import Backend
 from .context import bearer_key, current_request
 from .errors import XML, ApiError, oss_error, oss_xml
+from .events import EventStream, shutdown_probe
 from .keys import account
 from .routing import CONTROL_BASE as CONTROL_PREFIX
+from .services.feed import ChangeFeed, clock_body, dashboard_settings, task_item
 
 __all__ = ["CONTROL_HANDLERS"]
 
@@ -39,15 +46,8 @@ async def reset() -> Answer:
     return OK, 200
 
 
-def _clock(backend: Backend) -> dict[str, Any]:
-    now = backend.now()
-    clock = backend.clock
-    offset = float(getattr(clock, "offset", 0.0))
-    return views.clock_view(now, backend.format_time(now), offset, bool(getattr(clock, "frozen", False)))
-
-
 async def get_clock() -> Answer:
-    return _clock(_backend()), 200
+    return clock_body(_backend()), 200
 
 
 async def advance_clock(body: dict[str, Any]) -> Answer:
@@ -58,7 +58,7 @@ async def advance_clock(body: dict[str, Any]) -> Answer:
         raise ApiError(409, "UnsupportedOperation", str(exc)) from exc
     except ValueError as exc:  # the schema bounds it; this guards callers of Backend.advance alike
         raise ApiError(400, "InvalidParameter", str(exc)) from exc
-    return _clock(backend), 200
+    return clock_body(backend), 200
 
 
 async def list_scenarios() -> Answer:
@@ -92,6 +92,12 @@ async def clear_scenarios() -> Answer:
     return OK, 200
 
 
+async def delete_scenario(scenario_id: int) -> Answer:
+    if not _backend().scenarios.remove(scenario_id):
+        raise ApiError(404, "NotFound", f"No scenario {scenario_id}.")
+    return OK, 200
+
+
 async def list_faults() -> Answer:
     return views.data_view(_backend().faults.list()), 200
 
@@ -107,28 +113,49 @@ async def clear_faults() -> Answer:
     return OK, 200
 
 
+async def delete_fault(fault_id: int) -> Answer:
+    if not _backend().faults.remove(fault_id):
+        raise ApiError(404, "NotFound", f"No fault {fault_id}.")
+    return OK, 200
+
+
+async def get_catalogue() -> Answer:
+    return views.catalogue_view(load_spec()["x-models"], error_catalogue().entries), 200
+
+
 async def list_tasks(key: str | None = None, model: str | None = None) -> Answer:
     backend = _backend()
     base_url = current_request().base_url
     tasks = [
-        views.control_task(
-            record,
-            snap,
-            expired=expired,
-            format_time=backend.format_time,
-            result_url=backend.results.result_url(base_url, record, snap),
-        )
+        task_item(backend, base_url, record, snap, expired)
         for record, snap, expired in backend.tasks.everything()
         if (key is None or record.key == account(key)) and (model is None or record.model == model)
     ]
     return {"data": tasks}, 200
 
 
+async def get_mock_task(task_id: str) -> Answer:
+    backend = _backend()
+    record = backend.store.get_task(task_id)
+    if record is None:
+        raise ApiError(404, "NotFound", f"The mock holds no task {task_id}.")
+    now = backend.now()
+    snap = backend.tasks.snapshot(record, now)
+    item = task_item(backend, current_request().base_url, record, snap, backend.tasks.expired(record, now))
+    timeline = backend.tasks.timeline(record, now)
+    return views.task_detail(item, record, snap, timeline, backend.format_time), 200
+
+
 async def list_requests(
-    operation: str | None = None, key: str | None = None, path_contains: str | None = None
+    operation: str | None = None,
+    key: str | None = None,
+    path_contains: str | None = None,
+    after_seq: int | None = None,
 ) -> Answer:
     wanted = account(key) if key is not None else None  # the journal holds accounts, never keys
-    entries = _backend().journal.entries(operation=operation, key=wanted, path_contains=path_contains)
+    entries = _backend().journal.entries(
+        operation=operation, key=wanted, path_contains=path_contains, after_seq=after_seq or 0
+    )
     return views.data_view(entries), 200
 
 
@@ -178,6 +205,47 @@ async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_:
     return "", 204
 
 
+async def stream_events(max_seconds: float | None = None) -> Any:
+    context = current_request()
+    if max_seconds is None:  # connexion passes the spec's default; the spec's, too, for a direct call
+        max_seconds = float(_parameter_default("/events", "max_seconds"))
+    feed = ChangeFeed(context.backend, context.base_url)
+    return EventStream(feed, max_seconds=float(max_seconds), stopping=shutdown_probe(context.server_send))
+
+
+def _parameter_default(path: str, name: str) -> Any:
+    parameters = load_control_spec()["paths"][path]["get"]["parameters"]
+    return next(p["schema"]["default"] for p in parameters if p["name"] == name)
+
+
+async def get_dashboard() -> Any:
+    return _dashboard_file("index.html", "text/html")
+
+
+async def get_dashboard_asset(asset: str) -> Any:
+    media_type = dashboard_settings()["assets"].get(asset)  # only the listed names: no path reaches the disk
+    if media_type is None:
+        raise ApiError(404, "NotFound", f"The dashboard has no file {asset!r}.")
+    return _dashboard_file(asset, str(media_type))
+
+
+def _dashboard_file(name: str, media_type: str) -> ConnexionResponse:
+    """A file of the page (``dashscope_mock/dashboard/``, package data), read on each request: a changed page is
+    served at once (and ``no-cache`` makes browsers ask again)."""
+    try:
+        body = (importlib.resources.files(__package__ or __name__) / "dashboard" / name).read_bytes()
+    except OSError as exc:
+        raise ApiError(404, "NotFound", f"The dashboard has no file {name!r}.") from exc
+    content_type = f"{media_type}; charset=utf-8"
+    return ConnexionResponse(
+        status_code=200,
+        mimetype=media_type,
+        content_type=content_type,
+        body=body,
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
 def _reader(file: Any) -> Callable[[int], Awaitable[bytes]]:
     """``read(n)`` of a form file: starlette's ``UploadFile`` (async) or a plain file object."""
 
@@ -206,8 +274,15 @@ CONTROL_HANDLERS: Mapping[str, Callable[..., Any]] = {
     "listFaults": list_faults,
     "createFault": create_fault,
     "clearFaults": clear_faults,
+    "deleteScenario": delete_scenario,
+    "deleteFault": delete_fault,
+    "getCatalogue": get_catalogue,
     "listMockTasks": list_tasks,
+    "getMockTask": get_mock_task,
     "listRequests": list_requests,
+    "streamEvents": stream_events,
+    "getDashboard": get_dashboard,
+    "getDashboardAsset": get_dashboard_asset,
     "clearRequests": clear_requests,
     "getResult": get_result,
     "postObject": post_object,

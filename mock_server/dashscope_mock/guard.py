@@ -2,8 +2,9 @@
 
 - a ``Host`` that does not name the server (DNS rebinding: a hostile page's name resolving to the mock): loopback
   names, the address the connection arrived on, the bound address and ``--public-host`` are accepted;
-- the control plane (``/_mock``, but not the simulated service's result links and upload host, which are signed)
-  without ``Authorization: Bearer <control token>`` when the mock has one (a non-loopback bind always has);
+- the control plane (``/_mock``, but not the simulated service's result links and upload host, which are signed,
+  nor its documentation and the dashboard's static page) without ``Authorization: Bearer <control token>`` when the
+  mock has one (a non-loopback bind always has);
 - a write to the control plane from another site (a browser's cross-origin ``POST /_mock/reset``).
 
 In process (no bound address) only the cross-site rule applies. Answers are the service's 403 ``AccessDenied``.
@@ -25,7 +26,14 @@ __all__ = ["guard"]
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "127.0.0.1", "::1"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-OPEN_CONTROL_PATHS = ("/_mock/ui", "/_mock/openapi.json")  # the control plane's documentation: no state
+# The control plane's documentation and the dashboard's page and assets: no state (the page's own API calls carry the
+# token, and everything else under /_mock keeps needing it).
+OPEN_CONTROL_PATHS = ("/_mock/ui", "/_mock/openapi.json", "/_mock/dashboard")
+
+
+def _open_path(path: str) -> bool:
+    """One of ``OPEN_CONTROL_PATHS`` or below it (``/_mock/dashboard/app.js``), not merely sharing its start."""
+    return any(path == base or path.startswith(base + "/") for base in OPEN_CONTROL_PATHS)
 
 
 def _host_name(value: str) -> str:
@@ -72,7 +80,7 @@ def guard(
     if method in UNSAFE_METHODS and _cross_site(headers, host):
         return catalogue_error("AccessDenied", reason="generic")
     token = config.control_token
-    if token and not path.startswith(OPEN_CONTROL_PATHS):
+    if token and not _open_path(path):
         sent = bearer_key(headers.get("authorization")) or ""
         if not hmac.compare_digest(sent.encode(), token.encode()):
             return catalogue_error("InvalidApiKey")

@@ -8,7 +8,7 @@ of ``RUNNING``: a task whose outcome is not known yet (the media pipeline still 
 the task FAILED at ``max(end of RUNNING, known_at)``; a success goes through the remaining phases from that point
 to SUCCEEDED. A task whose outcome is still unknown ``x-limits.task_timeout_hours`` after it started ends FAILED
 with ``InternalError.Timeout``, as the service does. Nothing runs in the background: 100,000 idle tasks cost only
-their records.
+their records. ``timeline`` lists the statuses a task has gone through, by the same rules.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .records import TaskRecord
 
-__all__ = ["Snapshot", "derive"]
+__all__ = ["Snapshot", "derive", "timeline"]
 
 GATE_STATUS = "RUNNING"
 
@@ -95,3 +95,34 @@ def derive(record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_se
         if now < at:
             return Snapshot(statuses[index], start)
     return Snapshot("SUCCEEDED", start, at)
+
+
+def timeline(
+    record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_seconds: float
+) -> list[tuple[str, float]]:
+    """Each status the task has reached by ``now``, in order, with the clock time it began: PENDING at submit, then
+    what ``derive`` answers at each instant where its answer can change (the phases' ends, the outcome gate, the
+    timeout, the cancel), so that the timeline never says anything ``derive`` would not have said at that time. A
+    phase of no length is never reached."""
+    start = begin_at(record)
+    gate = gate_index(statuses)
+    durations = record.durations
+    instants = [record.submit_at, start, start + timeout_seconds]
+    at = start
+    for seconds in durations[: gate + 1]:
+        at += seconds
+        instants.append(at)
+    if record.known_at is not None:
+        at = max(at, record.known_at)
+        instants.append(at)
+        for seconds in durations[gate + 1 :]:
+            at += seconds
+            instants.append(at)
+    if record.canceled_at is not None:
+        instants.append(record.canceled_at)
+    points = [("PENDING", record.submit_at)]
+    for instant in sorted({i for i in instants if record.submit_at <= i <= now}):
+        status = derive(record, statuses, instant, timeout_seconds).status
+        if status != points[-1][0]:
+            points.append((status, instant))
+    return points

@@ -122,6 +122,13 @@ class Scenarios:
         with self._lock:
             return list(self._items)
 
+    def remove(self, scenario_id: int) -> bool:
+        with self._lock:
+            kept = [item for item in self._items if item.id != scenario_id]
+            found = len(kept) != len(self._items)
+            self._items = kept
+            return found
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -215,6 +222,13 @@ class Faults:
         with self._lock:
             return list(self._items)
 
+    def remove(self, fault_id: int) -> bool:
+        with self._lock:
+            kept = [item for item in self._items if item.id != fault_id]
+            found = len(kept) != len(self._items)
+            self._items = kept
+            return found
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -266,11 +280,24 @@ class Journal:
             return item
 
     def entries(
-        self, *, operation: str | None = None, key: str | None = None, path_contains: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        key: str | None = None,
+        path_contains: str | None = None,
+        after_seq: int = 0,
     ) -> list[JournalEntry]:
         with self._lock:
-            items = list(self._items)
+            if after_seq > 0:  # the newest few, read from the end (seqs grow along the deque)
+                items = list(itertools.takewhile(lambda item: item.seq > after_seq, reversed(self._items)))
+                items.reverse()
+            else:
+                items = list(self._items)
         return [item for item in items if item.wanted(operation, key, path_contains)]
+
+    def last_seq(self) -> int:
+        with self._lock:
+            return self._items[-1].seq if self._items else 0
 
     def __len__(self) -> int:
         return len(self._items)

@@ -6,9 +6,12 @@ Where a model puts its result link and how a detector's answer looks come from t
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from dashscope_openapi import CatalogueEntry
 
 from .errors import entry
 from .keys import masked
@@ -19,13 +22,17 @@ from .scripting import Fault, JournalEntry, Scenario
 from .seam import DetectOutcome
 
 __all__ = [
+    "catalogue_view",
     "clock_view",
     "control_task",
     "data_view",
     "detect_answer",
+    "failure",
     "list_item",
     "list_page",
     "list_status",
+    "sse_frame",
+    "task_detail",
     "task_output",
 ]
 
@@ -61,16 +68,20 @@ def task_output(
         output["end_time"] = format_time(snap.end_at)
     answer: dict[str, Any] = {"output": output}
     if snap.status == "FAILED":
-        if snap.timed_out:
-            found = entry("InternalError.Timeout", model=record.model)
-            output.update(code=found.code, message=found.render())
-        else:
-            output.update(code=record.failure_code, message=record.failure_message)
+        output["code"], output["message"] = failure(record, snap)
     elif snap.status == "SUCCEEDED":
         values = {"video_url": result_url, "video_duration": record.video_duration, "video_ratio": record.video_ratio}
         for name, path in model.facts["result"].items():
             _put(answer, str(path), values[name])
     return answer
+
+
+def failure(record: TaskRecord, snap: Snapshot) -> tuple[str | None, str | None]:
+    """The code and message of a FAILED task: its recorded failure, or the service's timeout."""
+    if snap.timed_out:
+        found = entry("InternalError.Timeout", model=record.model)
+        return found.code, found.render()
+    return record.failure_code, record.failure_message
 
 
 def detect_answer(detector: Detector, outcome: DetectOutcome) -> dict[str, Any]:
@@ -131,7 +142,8 @@ def list_page(items: Sequence[dict[str, Any]], page_no: int, page_size: int) -> 
 def control_task(
     record: TaskRecord, snap: Snapshot, *, expired: bool, format_time: Callable[[float], str], result_url: str = ""
 ) -> dict[str, Any]:
-    """One task of ``GET /_mock/tasks`` (with its signed result link once it succeeded)."""
+    """One task of ``GET /_mock/tasks`` (times as ``getTask`` prints them; a failure's code and message once it
+    failed; its signed result link once it succeeded)."""
     view: dict[str, Any] = {
         "task_id": record.task_id,
         "key": masked(record.key),
@@ -142,13 +154,61 @@ def control_task(
         "submit_at": record.submit_at,
         "expired": expired,
     }
+    if snap.scheduled_at is not None:
+        view["scheduled_time"] = format_time(snap.scheduled_at)
     if snap.end_at is not None:
         view["end_at"] = snap.end_at
-    if record.failure_code is not None:
-        view["code"] = record.failure_code
+        view["end_time"] = format_time(snap.end_at)
+    if snap.status == "FAILED":
+        code, message = failure(record, snap)
+        view.update({k: v for k, v in (("code", code), ("message", message)) if v is not None})
     if result_url:
         view["result_url"] = result_url
     return view
+
+
+def task_detail(
+    item: Mapping[str, Any],
+    record: TaskRecord,
+    snap: Snapshot,
+    timeline: Sequence[tuple[str, float]],
+    format_time: Callable[[float], str],
+) -> dict[str, Any]:
+    """``GET /_mock/tasks/{task_id}``: the task's ``control_task`` item with its request, timeline and result."""
+    request = record.request
+    detail: dict[str, Any] = {
+        **item,
+        "request": {"input": request.get("input") or {}, "parameters": request.get("parameters") or {}},
+        "timeline": [{"status": status, "at": at, "time": format_time(at)} for status, at in timeline],
+    }
+    if snap.status == "SUCCEEDED":
+        if record.video_duration is not None:
+            detail["video_duration"] = record.video_duration
+        if record.video_ratio is not None:
+            detail["video_ratio"] = record.video_ratio
+    return detail
+
+
+def catalogue_view(models: Mapping[str, Mapping[str, Any]], entries: Sequence[CatalogueEntry]) -> dict[str, Any]:
+    """``GET /_mock/catalogue``: the spec's models (``x-models``) and error catalogue, one item per entry."""
+    codes = []
+    for found in entries:
+        code: dict[str, Any] = {
+            "code": found.code,
+            "status": found.status,
+            "stage": found.stage,
+            "models": list(found.models),
+            "message": found.message,
+        }
+        if found.reason:
+            code["reason"] = found.reason
+        codes.append(code)
+    return {"models": [{"name": name, "kind": facts["kind"]} for name, facts in models.items()], "codes": codes}
+
+
+def sse_frame(event: str, data: Mapping[str, Any]) -> bytes:
+    """One server-sent event: ``event: <name>``, ``data: <JSON on one line>``, a blank line."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
 
 
 def clock_view(now: float, time_text: str, offset: float, frozen: bool) -> dict[str, Any]:

@@ -265,3 +265,89 @@ def test_the_secret_is_random_shared_and_renewed_by_clear(opener: Opener) -> Non
     assert len(first) == 64 and two.secret() == first == one.secret()
     two.clear()
     assert one.secret() != first and one.secret() == two.secret()
+
+
+# --- what the dashboard's control routes and change feed need (issue 12) -----------------------------------------
+
+
+def test_one_scenario_is_removed_and_its_id_not_handed_out_again(opener: Opener) -> None:
+    store, other = opener(), opener()  # another handle: another worker removes it
+    entry = _entry("InvalidImage.NoHumanFace")
+    first = store.scenarios.add(model="liveportrait", times=1, operation="submit", entry=entry)
+    second = store.scenarios.add(model="liveportrait", times=2, operation="submit", entry=entry)
+    assert other.scenarios.remove(second.id) is True
+    assert other.scenarios.remove(second.id) is False, "already gone"
+    assert other.scenarios.remove(99) is False
+    assert [s.id for s in store.scenarios.list()] == [first.id]
+    assert store.scenarios.add(model="emo-v1", times=1, operation="submit", extra_seconds={"RUNNING": 1}).id == 3
+    assert store.scenarios.remove(first.id) is True
+    taken = store.scenarios.take("liveportrait", "submit", ["x"])
+    assert taken is None, "a removed scenario is never used again"
+    store.scenarios.clear()
+    assert store.scenarios.add(model="emo-v1", times=1, operation="submit", extra_seconds={"RUNNING": 1}).id == 1
+
+
+def test_one_fault_is_removed_and_fires_no_more(opener: Opener) -> None:
+    store, other = opener(), opener()
+    kept = store.faults.add(kind="error", operation="getTask", times=None, status=503)
+    gone = store.faults.add(kind="latency", operation="getTask", times=None, latency_seconds=0.0)
+    assert [f.kind for f in store.faults.pick("GET", "/api/v1/tasks/x", "getTask")] == ["error", "latency"]
+    assert other.faults.remove(gone.id) is True
+    assert other.faults.remove(gone.id) is False
+    assert [f.id for f in store.faults.list()] == [kept.id]
+    assert [f.id for f in store.faults.pick("GET", "/api/v1/tasks/x", "getTask")] == [kept.id]
+    assert store.faults.add(kind="drop", times=1).id == 3, "a removed fault's id is not handed out again"
+    store.faults.clear()
+    assert store.faults.add(kind="drop", times=1).id == 1
+
+
+def _journal(store: Store, count: int) -> None:
+    common = {"query": "", "time": 1.0, "time_text": "t", "request_id": "r", "duration_ms": 1.0, "status": 200}
+    for _ in range(count):
+        store.journal.record(method="GET", path="/api/v1/tasks/a", operation="getTask", key="sk-a", **common)
+
+
+def test_journal_entries_after_a_seq_and_the_last_seq(store: Store) -> None:
+    assert store.journal.last_seq() == 0 and store.journal.entries(after_seq=3) == []
+    _journal(store, 5)
+    assert store.journal.last_seq() == 5
+    assert [e.seq for e in store.journal.entries(after_seq=3)] == [4, 5]
+    assert [e.seq for e in store.journal.entries(after_seq=0)] == [1, 2, 3, 4, 5]
+    assert store.journal.entries(after_seq=5) == [] and store.journal.entries(after_seq=9) == []
+    filtered = store.journal.entries(after_seq=1, operation="getTask", path_contains="tasks")
+    assert [e.seq for e in filtered] == [2, 3, 4, 5]
+    assert store.journal.entries(after_seq=1, operation="createVideoSynthesis") == []
+    store.journal.clear()
+    assert store.journal.last_seq() == 0 and store.journal.entries(after_seq=2) == []
+    _journal(store, 1)
+    assert store.journal.last_seq() == 1, "numbered from 1 again, as the entries"
+
+
+def test_recent_tasks_are_the_newest_first(store: Store) -> None:
+    for seq in range(1, 6):
+        store.add_task(record(store.next_seq(), key="sk-a" if seq % 2 else "sk-b"))
+    assert [r.task_id for r in store.recent_tasks(3)] == ["task-5", "task-4", "task-3"]
+    assert [r.task_id for r in store.recent_tasks(10)] == [f"task-{i}" for i in range(5, 0, -1)]
+    assert store.recent_tasks(0) == []
+
+    def known(draft: TaskRecord) -> bool:
+        draft.known_at = 5.0
+        return True
+
+    assert update_task(store, "task-2", known) is not None
+    assert [r.task_id for r in store.recent_tasks(5)][3] == "task-2", "a change keeps its place"
+    store.delete_tasks(["task-5"])
+    assert [r.task_id for r in store.recent_tasks(2)] == ["task-4", "task-3"]
+
+
+def test_the_generation_is_shared_and_renewed_by_clear(opener: Opener) -> None:
+    one, two = opener(), opener()
+    first = one.generation()
+    assert first and one.generation() == first
+    if one is not two:
+        assert two.generation() == first
+    one.journal.clear()  # emptying a part is no new generation
+    assert two.generation() == first
+    two.clear()
+    assert one.generation() not in ("", first)
+    assert one.generation() == two.generation()

@@ -20,7 +20,7 @@ from dashscope_openapi import CatalogueEntry, error_catalogue, limits, load_cont
 from ..config import MockConfig
 from ..errors import catalogue_error, entry
 from ..ids import IdFactory
-from ..lifecycle import Snapshot, derive
+from ..lifecycle import Snapshot, derive, timeline
 from ..plugins import ModelTiming
 from ..records import TaskRecord
 from ..scripting import Scenario
@@ -264,6 +264,18 @@ class TaskService:
         """Every task of every key with its snapshot and whether it is past retention (control plane)."""
         now = self.now()
         return [(record, self.snapshot(record, now), self.expired(record, now)) for record in self.store.all_tasks()]
+
+    def recent(self, limit: int) -> list[tuple[TaskRecord, Snapshot, bool]]:
+        """The ``limit`` newest tasks of every key, newest first, as ``everything`` gives them (the change feed)."""
+        now = self.now()
+        return [
+            (record, self.snapshot(record, now), self.expired(record, now)) for record in self.store.recent_tasks(limit)
+        ]
+
+    def timeline(self, record: TaskRecord, now: float | None = None) -> list[tuple[str, float]]:
+        """The statuses the task has reached, with the clock time each began (``lifecycle.timeline``)."""
+        at = self.now() if now is None else now
+        return timeline(record, self.timing(record.model).statuses, at, self.timeout_seconds)
 
     def purge(self) -> int:
         """Forget tasks past retention whose result link has expired too."""

@@ -19,6 +19,7 @@ __all__ = [
     "FINISH",
     "FIRE_FAULT",
     "HIT_RATE",
+    "JOURNAL_AFTER",
     "PICK_FAULTS",
     "RECORD_JOURNAL",
     "RENEW",
@@ -177,6 +178,14 @@ local seq = redis.call('INCR', KEYS[1])
 redis.call('RPUSH', KEYS[2], '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2))
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
 return seq
+"""
+
+# KEYS: seq counter, journal list. ARGV: a seq. The entries recorded after it (seqs are consecutive along the list,
+# the newest last: the last `counter - seq` items), read in one step with the counter.
+JOURNAL_AFTER = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
+if count <= 0 then return {} end
+return redis.call('LRANGE', KEYS[2], -count, -1)
 """
 
 # KEYS: the key's window zset. ARGV: cutoff (events at or before it left the window), limit, now, a unique member,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import secrets
 import threading
 from collections import deque
@@ -148,6 +149,7 @@ class MemoryStore:
         self.rates = MemoryRates()
         self.work = MemoryWork()
         self._secret = secret or secrets.token_hex(32)
+        self._generation = secrets.token_hex(8)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -187,6 +189,10 @@ class MemoryStore:
 
     def all_tasks(self) -> Iterable[TaskRecord]:
         return list(self._tasks.values())
+
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        with self._lock:  # tasks are added in seq order
+            return list(itertools.islice(reversed(self._tasks.values()), max(limit, 0)))
 
     def queue(self, key: str, model: str) -> list[TaskRecord]:
         return [self._tasks[i] for i in self._queues.get((key, model), ()) if i in self._tasks]
@@ -228,9 +234,13 @@ class MemoryStore:
     def secret(self) -> str:
         return self._secret
 
+    def generation(self) -> str:
+        return self._generation
+
     def clear(self) -> None:
         with self._lock:
             self._secret = secrets.token_hex(32)
+            self._generation = secrets.token_hex(8)
             self._tasks.clear()
             self._by_key.clear()
             self._queues.clear()

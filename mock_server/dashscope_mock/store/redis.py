@@ -9,7 +9,8 @@ Every key starts with ``dashscope-mock:`` (``clear()`` deletes those and nothing
   ``tasks`` (all), ``key:<key>`` (a key's) and ``queue:<len>:<key>:<model>`` (open in the key's queue of a model)
   are sorted sets of task ids by seq; ids whose hash is gone are skipped and dropped when read. ``seq`` the counter.
 - ``upload:<url>`` an UploadRecord JSON expiring after the upload retention; ``uploads`` the urls by expiry time.
-- ``clock`` the virtual clock's offset (``%.17g``); ``lock`` the lock of ``transaction()``.
+- ``clock`` the virtual clock's offset (``%.17g``); ``lock`` the lock of ``transaction()``; ``secret`` and
+  ``generation`` (made on first use).
 - ``work:items`` (id -> ``state:limit:lane``), ``work:ready`` (list), ``work:claimed`` (sorted set by lease end),
   ``work:owner`` (id -> owner), ``work:active`` (lane -> slots held), ``work:waiting:<lane>`` (list).
 - ``scenarios`` / ``faults`` hashes: ``j:<id>`` the JSON (``as_record()`` without id and counters) beside its
@@ -147,6 +148,9 @@ class RedisScenarios:
     def list(self) -> list[Scenario]:
         return [s for s, _ in self._load()]
 
+    def remove(self, scenario_id: int) -> bool:
+        return _remove(self._client, self._hash, scenario_id, "u")
+
     def clear(self) -> None:
         self._client.delete(self._hash, self._ids)
 
@@ -207,12 +211,25 @@ class RedisFaults:
     def list(self) -> list[Fault]:
         return [f for f, _ in self._load()]
 
+    def remove(self, fault_id: int) -> bool:
+        return _remove(self._client, self._hash, fault_id, "m", "f")
+
     def clear(self) -> None:
         self._client.delete(self._hash, self._ids)
 
 
 def _times(fault: Fault) -> str:
     return "" if fault.times is None else str(fault.times)
+
+
+def _remove(client: redis.Redis, name: str, ident: int, *counters: str) -> bool:
+    """Delete an item of a scenarios/faults hash with its counters (one MULTI/EXEC); whether it existed. The scripts
+    that count a use compare the stored JSON first, so a removed item is never counted again; ids come from INCR,
+    so its id is not handed out again."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hdel(name, f"j:{ident}")
+    pipe.hdel(name, *(f"{counter}:{ident}" for counter in counters))
+    return bool(pipe.execute()[0])
 
 
 class RedisJournal:
@@ -222,6 +239,7 @@ class RedisJournal:
         self._client = client
         self._seq, self._list = prefix + "journal:seq", prefix + "journal"
         self._record = client.register_script(lua.RECORD_JOURNAL)
+        self._after = client.register_script(lua.JOURNAL_AFTER)
 
     def record(self, **fields: Any) -> JournalEntry:
         entry = JournalEntry(seq=0, **fields)
@@ -231,11 +249,22 @@ class RedisJournal:
         return dataclasses.replace(entry, seq=int(seq))
 
     def entries(
-        self, *, operation: str | None = None, key: str | None = None, path_contains: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        key: str | None = None,
+        path_contains: str | None = None,
+        after_seq: int = 0,
     ) -> list[JournalEntry]:
-        texts = cast(list[str], self._client.lrange(self._list, 0, -1))
+        if after_seq > 0:  # the newest few only: the script reads the list's tail
+            texts = cast(list[str], self._after([self._seq, self._list], [after_seq]))
+        else:
+            texts = cast(list[str], self._client.lrange(self._list, 0, -1))
         items = (JournalEntry(**json.loads(text)) for text in texts)
-        return [item for item in items if item.wanted(operation, key, path_contains)]
+        return [item for item in items if item.seq > after_seq and item.wanted(operation, key, path_contains)]
+
+    def last_seq(self) -> int:
+        return int(cast(str, self._client.get(self._seq) or 0))
 
     def __len__(self) -> int:
         return int(self._client.llen(self._list))
@@ -341,9 +370,10 @@ class RedisStore:
         text = self._client.hget(self._task(task_id), "d")
         return None if text is None else TaskRecord.from_json(cast(str, text))
 
-    def _load(self, index: str) -> list[TaskRecord]:
-        """The tasks of a sorted-set index in order, dropping ids whose task is gone (expired or deleted)."""
-        ids = cast(list[str], self._client.zrange(index, 0, -1))
+    def _load(self, index: str, start: int = 0) -> list[TaskRecord]:
+        """The tasks of a sorted-set index in order (from rank ``start``), dropping ids whose task is gone (expired
+        or deleted)."""
+        ids = cast(list[str], self._client.zrange(index, start, -1))
         records: list[TaskRecord] = []
         gone: list[str] = []
         for start in range(0, len(ids), _CHUNK):
@@ -365,6 +395,11 @@ class RedisStore:
 
     def all_tasks(self) -> Iterable[TaskRecord]:
         return self._load(self._prefix + "tasks")
+
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        if limit <= 0:
+            return []
+        return self._load(self._prefix + "tasks", -limit)[::-1]
 
     def queue(self, key: str, model: str) -> list[TaskRecord]:
         return self._load(self._queue(key, model))
@@ -426,6 +461,14 @@ class RedisStore:
         name = self._prefix + "secret"
         self._client.set(name, secrets.token_hex(32), nx=True)  # the first process to ask makes it
         return str(cast(str, self._client.get(name)))
+
+    def generation(self) -> str:
+        name = self._prefix + "generation"
+        value = self._client.get(name)
+        if value is None:
+            self._client.set(name, secrets.token_hex(8), nx=True)  # the first process to ask makes it
+            value = self._client.get(name)
+        return str(cast(str, value))
 
     def clear(self) -> None:
         # The lock stays: a clear() inside transaction() must still release it.

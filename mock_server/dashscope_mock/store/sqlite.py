@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tasks_key ON tasks (key, seq);
+CREATE INDEX IF NOT EXISTS tasks_seq ON tasks (seq);
 CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (key, model, queue_open, seq);
 CREATE TABLE IF NOT EXISTS uploads (url TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -124,9 +125,24 @@ class _Db:
     def put(self, table: str, record_id: int, record: dict[str, Any]) -> None:
         self.run(f"INSERT OR REPLACE INTO {table} (id, data) VALUES (?, ?)", (record_id, json.dumps(record)))
 
+    def _last_id(self, table: str) -> int:
+        """The highest id handed out since ``table`` was cleared: a removed row's id is not handed out again."""
+        noted = self.row("SELECT value FROM meta WHERE name = ?", (f"{table}:last_id",))
+        return max(int(self.value(f"SELECT COALESCE(MAX(id), 0) FROM {table}")), int(noted[0]) if noted else 0)
+
     def next_id(self, table: str) -> int:
-        """The id after the highest (1 once the table is empty again, as the in-memory counters restart)."""
-        return int(self.value(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {table}"))
+        """The id after the highest handed out (1 once the table was cleared, as the in-memory counters restart)."""
+        return self._last_id(table) + 1
+
+    def remove(self, table: str, record_id: int) -> bool:
+        with self.transaction():
+            self.run("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"{table}:last_id", str(self._last_id(table))))
+            return self.run(f"DELETE FROM {table} WHERE id = ?", (record_id,)).rowcount == 1
+
+    def clear(self, table: str) -> None:
+        with self.transaction():
+            self.run(f"DELETE FROM {table}")
+            self.run("DELETE FROM meta WHERE name = ?", (f"{table}:last_id",))
 
     def close(self) -> None:
         with self.lock:
@@ -157,8 +173,11 @@ class _SqliteScenarios:
                     return scenario
         return None
 
+    def remove(self, scenario_id: int) -> bool:
+        return self._db.remove("scenarios", scenario_id)
+
     def clear(self) -> None:
-        self._db.run("DELETE FROM scenarios")
+        self._db.clear("scenarios")
 
     def list(self) -> list[Scenario]:
         return [Scenario.from_record(data) for data in self._db.records("scenarios")]
@@ -191,8 +210,11 @@ class _SqliteFaults:
                 self._db.put("faults", fault.id, fault.as_record())
         return [*chosen.values()]
 
+    def remove(self, fault_id: int) -> bool:
+        return self._db.remove("faults", fault_id)
+
     def clear(self) -> None:
-        self._db.run("DELETE FROM faults")
+        self._db.clear("faults")
 
     def list(self) -> list[Fault]:
         return [Fault.from_record(data) for data in self._db.records("faults")]
@@ -222,10 +244,15 @@ class _SqliteJournal:
         return dataclasses.replace(entry, seq=seq)
 
     def entries(
-        self, *, operation: str | None = None, key: str | None = None, path_contains: str | None = None
+        self,
+        *,
+        operation: str | None = None,
+        key: str | None = None,
+        path_contains: str | None = None,
+        after_seq: int = 0,
     ) -> list[JournalEntry]:
-        where: list[str] = [self._KEPT]
-        params: list[Any] = [JOURNAL_MAX]
+        where: list[str] = [self._KEPT, "seq > ?"]
+        params: list[Any] = [JOURNAL_MAX, after_seq]
         if operation is not None:
             where.append("operation = ?")
             params.append(operation)
@@ -237,6 +264,9 @@ class _SqliteJournal:
             params.append(path_contains)
         rows = self._db.rows(f"SELECT seq, data FROM journal WHERE {' AND '.join(where)} ORDER BY seq", params)
         return [JournalEntry(seq=seq, **json.loads(data)) for seq, data in rows]
+
+    def last_seq(self) -> int:
+        return int(self._db.value("SELECT COALESCE(MAX(seq), 0) FROM journal"))
 
     def __len__(self) -> int:
         return int(self._db.value(f"SELECT COUNT(*) FROM journal WHERE {self._KEPT}", (JOURNAL_MAX,)))
@@ -397,6 +427,9 @@ class SqliteStore:
     def all_tasks(self) -> Iterable[TaskRecord]:
         return self._tasks("SELECT data FROM tasks ORDER BY seq")
 
+    def recent_tasks(self, limit: int) -> list[TaskRecord]:
+        return self._tasks("SELECT data FROM tasks ORDER BY seq DESC LIMIT ?", (max(limit, 0),))
+
     def queue(self, key: str, model: str) -> list[TaskRecord]:
         return self._tasks(
             "SELECT data FROM tasks WHERE key = ? AND model = ? AND queue_open = 1 ORDER BY seq", (key, model)
@@ -430,6 +463,15 @@ class SqliteStore:
             if not value:
                 value = secrets.token_hex(32)
                 self._set_meta("secret", value)
+            return value
+
+    def generation(self) -> str:
+        value = self._meta("generation", "")
+        if value:
+            return value
+        with self._db.transaction():  # the first process to ask makes it
+            value = self._meta("generation", "") or secrets.token_hex(8)
+            self._set_meta("generation", value)
             return value
 
     def advance_clock(self, seconds: float) -> float:
