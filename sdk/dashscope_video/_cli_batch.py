@@ -17,7 +17,18 @@ from ._clock import Clock
 from ._retry import RetryPolicy
 from .lib.batch import DEFAULT_CONCURRENCY, BatchProgress, BatchReport, arun_batch, summary
 
-__all__ = ["add_batch_parser", "run_batch_command"]
+__all__ = ["add_batch_parser", "client_options", "run_batch_command"]
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The client's configuration from the options every command takes (both clients take the same)."""
+    return {
+        "api_key": args.api_key,
+        "base_url": args.base_url,
+        "region": args.region,
+        "timeout": args.request_timeout,
+        "retry": RetryPolicy(max_retries=max(args.max_retries, 0)),
+    }
 
 
 def add_batch_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -88,15 +99,7 @@ def run_batch_command(
     display = BatchDisplay(sys.stderr, enabled=not args.quiet)
 
     async def main() -> BatchReport:
-        async with AsyncClient(
-            args.api_key,
-            base_url=args.base_url,
-            region=args.region,
-            timeout=args.request_timeout,
-            retry=RetryPolicy(max_retries=max(args.max_retries, 0)),
-            transport=transport,
-            clock=clock,
-        ) as client:
+        async with AsyncClient(**client_options(args), transport=transport, clock=clock) as client:
             return await arun_batch(
                 client,
                 args.jobs,

@@ -42,7 +42,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from ._cli_batch import add_batch_parser, run_batch_command
+from ._cli_batch import add_batch_parser, client_options, run_batch_command
 from ._cli_params import add_parameter_flags, parameters_from_args
 from ._client import Client
 from ._clock import Clock
@@ -467,15 +467,7 @@ def main(
     try:
         if args.command == "batch":
             return run_batch_command(args, transport=async_transport, clock=clock)
-        with Client(
-            args.api_key,
-            base_url=args.base_url,
-            region=args.region,
-            timeout=args.request_timeout,
-            retry=RetryPolicy(max_retries=max(args.max_retries, 0)),
-            transport=transport,
-            clock=clock,
-        ) as client:
+        with Client(**client_options(args), transport=transport, clock=clock) as client:
             return run(args, client, progress)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -255,3 +255,43 @@ def test_local_files_with_media_checks_on(tmp_path: Path) -> None:
         assert run(mock, manifest, tmp_path / "out").ok
         assert len(mock.requests("postObject")) == uploads  # resumed: nothing uploaded again
     assert {p.name for p in (tmp_path / "out").glob("*.mp4")} == {"lp.mp4", "emo.mp4", "vr.mp4"}
+
+
+def test_the_cli_reports_each_job_and_retry_failed_resubmits_only_those(
+    mock: MockDashScope, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dashscope_video import cli
+
+    mock.scenario("emo-v1", "InvalidFile.FacePose", times=1)
+    manifest = write_jsonl(tmp_path / "jobs.jsonl", twenty_jobs()[:4])
+    argv = ["--api-key", mock.key, "--base-url", mock.base_url, "--quiet", "batch", str(manifest), "--json"]
+
+    def batch(*extra: str) -> tuple[int, list[dict[str, Any]]]:
+        code = cli.main([*argv, *extra], async_transport=mock.async_transport(), clock=_VirtualClock(mock))
+        return code, [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    code, results = batch()
+    assert code == cli.EXIT_TASK
+    assert [r["state"] for r in results] == ["succeeded", "failed", "succeeded", "succeeded"]
+    assert results[1]["code"] == "InvalidFile.FacePose" and results[1]["model"] == "emo-v1"
+    assert (tmp_path / "jobs-out" / "j0.mp4").is_file()  # the default output folder sits next to the manifest
+    code, results = batch("--retry-failed")
+    assert code == cli.EXIT_OK and all(r["state"] == "succeeded" for r in results)
+    assert len(submits(mock)) == 5
+
+
+class _VirtualClock:
+    """The mock's clock as the SDK's ``Clock``: sleeping moves it."""
+
+    def __init__(self, mock: MockDashScope) -> None:
+        self.mock = mock
+
+    def monotonic(self) -> float:
+        return float(self.mock.backend.now())
+
+    def sleep(self, seconds: float) -> None:
+        self.mock.advance(seconds)
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.mock.advance(seconds)
+        await asyncio.sleep(0)
