@@ -154,3 +154,16 @@ def test_only_the_adapter_touches_the_generated_clients_internals() -> None:
         if "_get_kwargs" in path.read_text(encoding="utf-8") or "dashscope_video_client.api" in path.read_text()
     )
     assert touching == ["_generated.py"]
+
+
+def test_each_result_type_has_exactly_the_fields_its_models_spec_entry_places() -> None:
+    from dataclasses import fields
+
+    from dashscope_openapi import load_spec
+
+    models = load_spec()["x-models"]
+    for cls in (dashscope_video.LivePortraitResult, dashscope_video.EmoResult, dashscope_video.VideoRetalkResult):
+        assert cls.model is not None
+        assert {f.name for f in fields(cls)} == set(models[cls.model]["result"]), cls.__name__
+    video_models = {name for name, facts in models.items() if facts["kind"] == "video"}
+    assert video_models == {"liveportrait", "emo-v1", "videoretalk"}  # a new model needs its result type here
