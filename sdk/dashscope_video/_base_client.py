@@ -29,6 +29,7 @@ from ._limiter import QueryLimiter, limiter_for
 from ._retry import PollPolicy, RetryPolicy, parse_retry_after, status_is_retryable, transport_error_is_retryable
 from ._uploads import UploadState
 from ._version import __version__
+from .types import R, Task
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_UPLOAD_TIMEOUT", "USER_AGENT", "BaseClient", "wrap_transport_error"]
 
@@ -117,6 +118,17 @@ class BaseClient(Generic[HttpT, TransportT]):
             headers=all_headers,
             extensions={"timeout": self.timeout_dict(timeout)},
         )
+
+    @staticmethod
+    def read_task(response: httpx.Response, result_type: type[R]) -> Task[R]:
+        """A task query's answer as a typed ``Task`` (its own shape check: the answer is read on every poll)."""
+        try:
+            return Task._from_answer(response.json(), result_type)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise APIResponseValidationError(
+                f"unexpected {response.status_code} answer from {response.request.url.path}: {exc!r}",
+                response=response,
+            ) from exc
 
     @staticmethod
     def read_json(response: httpx.Response, kind: str) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from dashscope_video_client.models import (
     LivePortraitRequest,
     SubmitResponse,
     TaskListResponse,
-    TaskResponse,
     UploadPolicy,
     UploadPolicyResponse,
     VideoRetalkInput,
@@ -149,7 +148,6 @@ def policy_call(model: str) -> Call:
 # --------------------------------------------------------------------------------------------------- answers
 PARSERS: Mapping[str, Callable[[Mapping[str, Any]], Any]] = {
     "submit": SubmitResponse.from_dict,
-    "task": TaskResponse.from_dict,
     "cancel": CancelResponse.from_dict,
     "list": TaskListResponse.from_dict,
     "detect": FaceDetectResponse.from_dict,

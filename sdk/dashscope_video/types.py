@@ -66,6 +66,11 @@ def _walk(data: Mapping[str, Any], names: Sequence[str]) -> Any:
     return value
 
 
+def _expect(value: object, kind: type | tuple[type, ...], where: str) -> None:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise TypeError(f"{where} is {value!r}")
+
+
 def _result_paths(model: str) -> Mapping[str, str]:
     paths: Mapping[str, str] = load_spec()["x-models"][model]["result"]
     return paths
@@ -120,7 +125,10 @@ class VideoResult:
         """The result in a task answer, or ``None`` when it holds no result URL."""
         for url, reads in _result_reads(cls):
             if isinstance(_walk(answer, url), str):
-                return cls(**{name: _walk(answer, path) for name, path in reads})
+                values = {name: _walk(answer, path) for name, path in reads}
+                _expect(values.get("video_duration"), (int, float, type(None)), "usage.video_duration")
+                _expect(values.get("video_ratio"), (str, type(None)), "usage.video_ratio")
+                return cls(**values)
         return None
 
 
@@ -200,8 +208,16 @@ class Task(Generic[R]):
 
     @classmethod
     def _from_answer(cls, answer: Mapping[str, Any], result_type: type[R]) -> Task[R]:
+        """The task in a query's answer; ``TypeError``/``KeyError`` when the answer is not shaped as the spec's
+        ``TaskResponse`` says where this type reads it (this check replaces the generated model's on the hot path)."""
         output: Mapping[str, Any] = answer["output"]
-        status = cast(TaskStatus, str(output["task_status"]))
+        _expect(output, Mapping, "output")
+        _expect(output["task_id"], str, "output.task_id")
+        _expect(output["task_status"], str, "output.task_status")
+        for name in ("submit_time", "scheduled_time", "end_time", "code", "message"):
+            _expect(output.get(name), (str, type(None)), f"output.{name}")
+        _expect(answer.get("request_id"), (str, type(None)), "request_id")
+        status = cast(TaskStatus, output["task_status"])
         failure = None
         if status == "FAILED":
             failure = TaskFailure(output.get("code"), str(output.get("message") or "the task failed"))

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import httpx
 import pytest
 
 from dashscope_openapi import load_spec
@@ -254,3 +255,28 @@ def test_emo_and_videoretalk_parameters(fake: FakeDashScope, client: Client) -> 
     body = json.loads(fake.requests("POST", SUBMIT)[-1].body)
     assert body["parameters"] == {"video_extension": True}
     assert body["input"] == {"video_url": VIDEO, "audio_url": AUDIO, "ref_image_url": IMAGE}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"request_id": "r"},  # no output
+        {"request_id": "r", "output": {"task_status": "RUNNING"}},  # no task id
+        {"request_id": "r", "output": {"task_id": 7, "task_status": "RUNNING"}},  # not a string
+        {"request_id": "r", "output": {"task_id": "t", "task_status": None}},
+        {"request_id": "r", "output": {"task_id": "t", "task_status": "FAILED", "code": ["x"]}},
+        {
+            "request_id": "r",
+            "output": {"task_id": "t", "task_status": "SUCCEEDED", "video_url": "http://v"},
+            "usage": {"video_duration": "long"},
+        },
+        ["not", "an", "object"],
+    ],
+)
+def test_a_task_answer_not_shaped_as_the_spec_says_is_a_validation_error(
+    fake: FakeDashScope, client: Client, answer: Any
+) -> None:
+    fake.faults.append(lambda request: httpx.Response(200, json=answer))
+    with pytest.raises(errors.APIResponseValidationError) as caught:
+        client.tasks.get("t")
+    assert caught.value.status == 200

@@ -106,7 +106,7 @@ def wait(
             error = wrap_transport_error(exc)
         else:
             if response.is_success:
-                last = Task._from_answer(client.read_json(response, "task"), result_type)
+                last = client.read_task(response, result_type)
                 if isinstance(last, SucceededTask):
                     polls += 1
                     report(0.0, None)

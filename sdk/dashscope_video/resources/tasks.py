@@ -63,8 +63,9 @@ class TaskPlans(Plans):
     def get(self, task: str | TaskHandle[R] | Task[R]) -> fx.Plan[Task[R]]:
         """Query a task once (retried on 429/5xx/network; counts against the account's query rate)."""
         task_id, result_type = _identify(task)
-        answer = yield from self._client.call(get_call(task_id), "task", idempotent=True, limited=True)
-        return Task._from_answer(answer, result_type)
+        call = get_call(task_id)
+        response = yield from self._client.send(lambda: self._client.build(call), idempotent=True, limited=True)
+        return self._client.read_task(response, result_type)
 
     def cancel(self, task: str | TaskHandle[Any] | Task[Any]) -> fx.Plan[str | None]:
         """Cancel a PENDING task (any other status: ``BadRequestError[UnsupportedOperation]``); returns the
