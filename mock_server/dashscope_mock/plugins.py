@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from dashscope_openapi import error_catalogue, load_spec
+from dashscope_openapi import error_catalogue, load_spec, request_schemas
 
 from .seam import DetectJob, DetectOutcome, MediaJob, MediaOutcome
 
@@ -108,19 +108,14 @@ class ModelRegistry:
         return name in self.detectors
 
 
-def _discriminator_models(schema_name: str) -> tuple[str, ...]:
-    mapping = load_spec()["components"]["schemas"][schema_name]["discriminator"]["mapping"]
-    return tuple(mapping)
-
-
 def spec_video_models() -> tuple[str, ...]:
     """The models of the submit operation, from the spec's discriminator mapping."""
-    return _discriminator_models("VideoSynthesisRequest")
+    return tuple(request_schemas("VideoSynthesisRequest"))
 
 
 def spec_detect_models() -> tuple[str, ...]:
     """The detectors of face-detect, from the spec's discriminator mapping."""
-    return _discriminator_models("FaceDetectRequest")
+    return tuple(request_schemas("FaceDetectRequest"))
 
 
 def _modules(extra: Iterable[str]) -> list[Any]:

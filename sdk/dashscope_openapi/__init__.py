@@ -31,6 +31,7 @@ __all__ = [
     "load_control_spec",
     "load_spec",
     "model_limits",
+    "request_schemas",
     "task_statuses",
     "terminal_statuses",
 ]
@@ -89,6 +90,13 @@ def model_limits(model: str) -> Mapping[str, Any]:
     """The media limits of one model (``x-limits.models.<model>``); empty for a model with none documented."""
     value: Mapping[str, Any] = limits()["models"].get(model, {})
     return value
+
+
+def request_schemas(union: str = "VideoSynthesisRequest") -> Mapping[str, str]:
+    """Model → the name of its request schema, from the discriminator mapping of ``union`` (``VideoSynthesisRequest``
+    or ``FaceDetectRequest``), in the spec's order."""
+    mapping: Mapping[str, str] = load_spec()["components"]["schemas"][union]["discriminator"]["mapping"]
+    return {model: ref.rsplit("/", 1)[-1] for model, ref in mapping.items()}
 
 
 def task_statuses() -> tuple[str, ...]:

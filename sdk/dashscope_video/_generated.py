@@ -11,12 +11,15 @@ schemas as they are.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, cast
 
 import attrs
 
+import dashscope_video_client.models as generated_models
+from dashscope_openapi import load_spec, request_schemas
 from dashscope_video_client.api.face_detect import detect_face as _detect
 from dashscope_video_client.api.tasks import cancel_task as _cancel
 from dashscope_video_client.api.tasks import get_task as _get
@@ -28,51 +31,37 @@ from dashscope_video_client.models import (
     DetectInput,
     EmoDetectParameters,
     EmoDetectRequest,
-    EmoInput,
     EmoParameters,
     EmoRequest,
     FaceDetectResponse,
     LivePortraitDetectRequest,
-    LivePortraitInput,
     LivePortraitParameters,
     LivePortraitRequest,
     SubmitResponse,
     TaskListResponse,
     UploadPolicy,
     UploadPolicyResponse,
-    VideoRetalkInput,
     VideoRetalkParameters,
     VideoRetalkRequest,
 )
 from dashscope_video_client.models.emo_detect_parameters_ratio import EmoDetectParametersRatio
-from dashscope_video_client.types import UNSET, Unset
+from dashscope_video_client.types import UNSET
 
 __all__ = [
-    "PARAMETER_CLASSES",
     "Call",
     "Parameters",
     "cancel_call",
     "detect_call",
     "get_call",
     "list_call",
+    "parameters_class",
     "parse",
     "policy_call",
+    "request_class",
     "submit_call",
-    "unset_to_none",
 ]
 
 Parameters: TypeAlias = LivePortraitParameters | EmoParameters | VideoRetalkParameters
-M = TypeVar("M")
-
-_BODIES: Mapping[str, Callable[[dict[str, Any], Any], LivePortraitRequest | EmoRequest | VideoRetalkRequest]] = {
-    "liveportrait": lambda inp, params: LivePortraitRequest(
-        model="liveportrait", input_=LivePortraitInput(**inp), parameters=params
-    ),
-    "emo-v1": lambda inp, params: EmoRequest(model="emo-v1", input_=EmoInput(**inp), parameters=params),
-    "videoretalk": lambda inp, params: VideoRetalkRequest(
-        model="videoretalk", input_=VideoRetalkInput(**inp), parameters=params
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -96,18 +85,30 @@ def _call(kwargs: Mapping[str, Any]) -> Call:
     )
 
 
-PARAMETER_CLASSES: Mapping[str, type[Parameters]] = {
-    "liveportrait": LivePortraitParameters,
-    "emo-v1": EmoParameters,
-    "videoretalk": VideoRetalkParameters,
-}
+def _generated_class(schema: Mapping[str, Any]) -> type[Any]:
+    """The generated model of a ``$ref``'d schema: the generator names each class after its schema."""
+    return cast(type[Any], getattr(generated_models, str(schema["$ref"]).rsplit("/", 1)[-1]))
+
+
+@functools.cache
+def request_class(model: str) -> type[LivePortraitRequest | EmoRequest | VideoRetalkRequest]:
+    """The generated request class of a video model: the spec's discriminator mapping names its schema."""
+    return cast(type[Any], getattr(generated_models, request_schemas()[model]))
+
+
+@functools.cache
+def parameters_class(model: str) -> type[Parameters]:
+    """The generated parameters class of a video model (its request schema's ``parameters``)."""
+    schema = load_spec()["components"]["schemas"][request_class(model).__name__]
+    return _generated_class(schema["properties"]["parameters"])
 
 
 def submit_call(model: str, inputs: Mapping[str, Any], parameters: Parameters | None, *, resolve: bool) -> Call:
     """A video-synthesis submit of ``model``; ``inputs`` are the input object's fields (URLs, boxes)."""
-    body = _BODIES[model](
-        {k: v for k, v in inputs.items() if v is not None}, UNSET if parameters is None else parameters
-    )
+    data: dict[str, Any] = {"model": model, "input": {k: v for k, v in inputs.items() if v is not None}}
+    if parameters is not None:
+        data["parameters"] = parameters.to_dict()
+    body = request_class(model).from_dict(data)
     return _call(
         _submit._get_kwargs(
             body=body, x_dash_scope_async="enable", x_dash_scope_oss_resource_resolve="enable" if resolve else UNSET
@@ -166,10 +167,6 @@ def parse(kind: str, data: Any) -> Any:
 def upload_policy(data: Any) -> UploadPolicy:
     answer: UploadPolicyResponse = parse("policy", data)
     return answer.data
-
-
-def unset_to_none(value: M | Unset) -> M | None:
-    return None if isinstance(value, Unset) else value
 
 
 def parameter_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:

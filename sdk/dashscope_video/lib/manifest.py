@@ -28,7 +28,7 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
-from dashscope_openapi import load_spec
+from dashscope_openapi import load_spec, request_schemas
 
 from .._uploads import local_path
 
@@ -154,10 +154,9 @@ def _cell(parents: list[str], leaf: str, text: str, model: str) -> Any:
 def _property_schema(model: str, path: list[str]) -> Mapping[str, Any]:
     spec = load_spec()
     schemas = spec["components"]["schemas"]
-    mapping = schemas["VideoSynthesisRequest"]["discriminator"]["mapping"]
-    if model not in mapping:
+    if model not in request_schemas():
         return {}
-    schema: Mapping[str, Any] = schemas[mapping[model].rsplit("/", 1)[-1]]
+    schema: Mapping[str, Any] = schemas[request_schemas()[model]]
     for part in path:
         schema = _deref(schema.get("properties", {}).get(part, {}), schemas)
     return schema
@@ -177,7 +176,7 @@ def _job(line: int, row: Mapping[str, Any], base: Path) -> tuple[BatchJob | None
     problems: list[str] = []
     body = {k: v for k, v in row.items() if k not in _EXTRA_KEYS}
     model = body.get("model")
-    mapping = load_spec()["components"]["schemas"]["VideoSynthesisRequest"]["discriminator"]["mapping"]
+    mapping = request_schemas()
     if model not in mapping:
         return None, [f"line {line}: model: {model!r} is not one of {', '.join(mapping)}"]
     inputs = dict(body.get("input") or {}) if isinstance(body.get("input"), dict) else {}
@@ -239,7 +238,7 @@ def _validator(model: str) -> jsonschema.protocols.Validator:
         spec = load_spec()
         resource = referencing.Resource.from_contents(spec, default_specification=referencing.jsonschema.DRAFT4)
         registry: referencing.Registry[Any] = referencing.Registry().with_resource(_SPEC_URI, resource)
-        ref = spec["components"]["schemas"]["VideoSynthesisRequest"]["discriminator"]["mapping"][model]
+        ref = f"#/components/schemas/{request_schemas()[model]}"
         found = jsonschema.Draft4Validator({"$ref": _SPEC_URI + ref}, registry=registry)
         _VALIDATORS[model] = found
     return found

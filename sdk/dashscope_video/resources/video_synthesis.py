@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from .. import _effects as fx
 from .._errors import DetectionRejected
-from .._generated import PARAMETER_CLASSES, Parameters, submit_call
+from .._generated import Parameters, parameters_class, submit_call
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, needs_resolve
 from ..types import (
@@ -90,7 +90,7 @@ class VideoSynthesisPlans(Plans):
             raise ValueError(f"{model!r} is not a video model: {', '.join(str(cls.model) for cls in RESULT_TYPES)}")
         media = {k: cast(MediaInput | None, v) for k, v in inputs.items() if k.endswith("_url")}
         other = {k: v for k, v in inputs.items() if not k.endswith("_url") and v is not None}
-        params = None if parameters is None else PARAMETER_CLASSES[model].from_dict(dict(parameters))
+        params = None if parameters is None else parameters_class(model).from_dict(dict(parameters))
         return (yield from self._submit(result_type, media, other, params))
 
     def _submit(
