@@ -21,6 +21,7 @@ import copy
 import functools
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -47,13 +48,14 @@ from .errors import (
     as_oss_error,
     catalogue_error,
     error_parts,
+    invalid_request,
     oss_error,
     render_error,
     retry_headers,
     to_api_error,
 )
 from .fastpath import FastPath, build_fast_path
-from .guard import guard
+from .guard import base_url, edge_refusal, guard
 from .handlers import HANDLERS
 from .keys import account, masked
 from .routing import CONTROL_BASE, router
@@ -177,13 +179,18 @@ class MockApp:
             scope = {**scope, "path": path, "raw_path": path.encode()}
         if "\n" in path:  # starlette's Mount (``.*``) cannot route a newline: connexion sees it percent-encoded
             scope = {**scope, "path": path.replace("\n", "%0A")}
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        raw_headers = scope.get("headers", [])
+        unreadable = edge_refusal(scope, raw_headers)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        if unreadable is not None:  # nothing of a refused request is believed: not its key, not its Host
+            headers.pop("authorization", None)
+            headers.pop("host", None)
         context = RequestContext(
             backend=backend,
             method=method,
             path=path,
             headers=headers,
-            base_url=f"{scope.get('scheme', 'http')}://{headers.get('host', 'testserver')}{scope.get('root_path', '')}",
+            base_url=base_url(backend.config, scope, headers.get("host")),
             operation=operation,
             server_send=send,
         )
@@ -205,8 +212,10 @@ class MockApp:
             await send(message)
 
         try:
-            denied = guard(backend.config, scope, headers, method, path, control)
-            if denied is not None:  # a foreign Host, the control plane without its token, a cross-site write
+            denied = unreadable or guard(backend.config, scope, headers, method, path, control)
+            if denied is not None:  # unreadable, a foreign Host, the control plane without its token, cross-site
+                if operation in OSS_OPERATIONS:
+                    denied = as_oss_error(denied)
                 code, raw, body = render_error(denied, context.request_id)
                 await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
                 await send_wrapper({"type": "http.response.body", "body": body})
@@ -227,6 +236,8 @@ class MockApp:
                 await send_wrapper({"type": "http.response.body", "body": body})
                 return
             try:
+                if self._untyped_body(operation, headers):
+                    raise as_oss_error(invalid_request()) if operation in OSS_OPERATIONS else invalid_request()
                 receive = self._bounded(receive, scope, operation)
                 fast = self.fast_path
                 if fast is not None and operation in fast.operations:
@@ -246,6 +257,15 @@ class MockApp:
             self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
             if not control:
                 self._log(context, scope, original_path, status, elapsed_ms)
+
+    def _untyped_body(self, operation: str | None, headers: Mapping[str, str]) -> bool:
+        """A body (or a required one) without ``Content-Type``: refused as a body of the wrong type is, not parsed
+        as whatever the handler might guess."""
+        takes = self.router.body(operation)
+        if takes is None or headers.get("content-type"):
+            return False
+        sent = headers.get("content-length", "0") not in ("", "0") or "transfer-encoding" in headers
+        return sent or takes == "required"
 
     @staticmethod
     def _bounded(receive: Any, scope: Any, operation: str | None) -> Any:
@@ -308,7 +328,7 @@ class MockApp:
             "%s %s %s %s %.1fms key=%s request_id=%s",
             scope["client"][0] if scope.get("client") else "-",
             context.method,
-            path + ("?" + query if query else ""),
+            printable(path + ("?" + query if query else "")),
             status or "dropped",
             ms,
             masked(key) if key else "-",
@@ -333,6 +353,26 @@ class MockApp:
             raise ConnectionDropped()
         transport.close()
         cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+LOGGED_TARGET_MAX = 1024  # characters of a request's path and query in its log line
+
+
+def printable(text: str) -> str:
+    """``text`` for one log line: control characters (CR, LF, ESC, C1, the Unicode line separators) and the
+    backslash escaped, so a request cannot write a line or a terminal sequence of its own into the log; cut at
+    ``LOGGED_TARGET_MAX`` (the journal keeps the whole)."""
+    if len(text) > LOGGED_TARGET_MAX:
+        text = f"{text[:LOGGED_TARGET_MAX]}…({len(text) - LOGGED_TARGET_MAX} more)"
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def _too_large(operation: str | None) -> ApiError:

@@ -21,7 +21,7 @@ from typing import Any
 
 from dashscope_openapi import CatalogueEntry, error_catalogue
 
-from .clock import Clock, RealClock, VirtualClock, format_service_time, service_timezone
+from .clock import Clock, RealClock, VirtualClock, clock_latest, format_service_time, service_timezone
 from .config import MockConfig
 from .ids import IdFactory
 from .plugins import ModelRegistry, ModelTiming, load_registry
@@ -183,6 +183,13 @@ class Backend:
             raise TypeError("the clock cannot be advanced")
         if not (isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"the clock moves forward by a finite number of seconds, not {seconds!r}")
+        self.sync_clock()
+        latest = clock_latest()
+        if self.clock.now() + seconds > latest:  # nothing changes: the answer and every listing stay writable
+            raise ValueError(
+                f"seconds: {seconds!r} would move the clock past {format_service_time(latest, self.tz)}, the latest "
+                f"instant it can reach (x-clock-latest); it is {self.format_time(self.clock.now())}"
+            )
         self.clock.set_offset(self.store.advance_clock(float(seconds)))
         return self.clock.now()
 

@@ -124,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import uvicorn
 
-    from .config import parse_concurrency
+    from .config import MockConfig, parse_concurrency
     from .serving import DashScopeHttpProtocol
 
     media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
@@ -156,6 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clock == "frozen":
         env["FROZEN_CLOCK"] = "on"
     if args.clock_start is not None:
+        try:
+            MockConfig(clock_start=args.clock_start)  # fail here, not in each worker
+        except ValueError as exc:
+            print(f"dashscope-mock: --clock-start: {exc}", file=sys.stderr)
+            return 2
         env["CLOCK_START"] = repr(args.clock_start)
     if args.media_workers is not None:
         env["MEDIA_WORKERS"] = str(args.media_workers)

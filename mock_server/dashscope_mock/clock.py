@@ -12,7 +12,14 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "format_service_time", "service_timezone"]
+from dashscope_openapi import load_control_spec
+
+__all__ = ["Clock", "RealClock", "VirtualClock", "clock_latest", "format_service_time", "service_timezone"]
+
+
+def clock_latest() -> float:
+    """The latest instant the virtual clock may show (the control spec's ``x-clock-latest``)."""
+    return float(load_control_spec()["x-clock-latest"])
 
 
 @runtime_checkable

@@ -85,6 +85,13 @@ class MockConfig:
     public_hosts: tuple[str, ...] = ()
     control_token: str | None = None
 
+    def __post_init__(self) -> None:
+        latest = float(load_control_spec()["x-clock-latest"])
+        if self.clock_start is not None and not (0 <= self.clock_start <= latest):  # NaN fails too
+            raise ValueError(
+                f"clock_start: {self.clock_start!r} is outside the clock's range, 0 to {latest:.0f} (x-clock-latest)"
+            )
+
     def concurrency_for(self, model: str) -> int | None:
         if model in self.concurrency:
             return self.concurrency[model]

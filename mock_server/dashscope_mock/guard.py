@@ -8,21 +8,37 @@
 - a write to the control plane from another site (a browser's cross-origin ``POST /_mock/reset``).
 
 In process (no bound address) only the cross-site rule applies. Answers are the service's 403 ``AccessDenied``.
+
+Before those, ``edge_refusal`` checks what every request must be to be read at all (issue "hardening"), on every
+route, control plane included: the request line and headers within ``x-limits.request_header_max_bytes`` (431), the
+query string within ``query_max_bytes`` and ``query_max_parameters`` (400: connexion's query parsing is quadratic in
+the parameter count, on the event loop), one ``Authorization`` header at most (two would let one key pass the
+security check while another is billed: 401) and a ``Host`` that is RFC 7230's ``host[:port]`` (anything else, or two
+of them, 400: the value is copied into upload and result URLs). ``base_url`` then builds URLs only from a Host that
+passed, or from the bound address.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashscope_openapi import limits
+
 from .config import MockConfig
 from .context import bearer_key
-from .errors import ApiError, catalogue_error
+from .errors import ApiError, catalogue_error, invalid_request
 
-__all__ = ["guard"]
+__all__ = ["base_url", "edge_refusal", "guard", "header_bytes", "valid_host"]
+
+RawHeaders = Sequence[tuple[bytes, bytes]]
+# RFC 7230 ``Host = uri-host [ ":" port ]``, narrowed to what a client can mean: a DNS name (letters, digits, ``-``,
+# ``_``, dots), an IPv4 address or a bracketed IPv6 literal; the port 1-5 digits. No userinfo, path, space or ``%``.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?\.?)(?::[0-9]{1,5})?")
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "127.0.0.1", "::1"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,6 +50,58 @@ OPEN_CONTROL_PATHS = ("/_mock/ui", "/_mock/openapi.json", "/_mock/dashboard")
 def _open_path(path: str) -> bool:
     """One of ``OPEN_CONTROL_PATHS`` or below it (``/_mock/dashboard/app.js``), not merely sharing its start."""
     return any(path == base or path.startswith(base + "/") for base in OPEN_CONTROL_PATHS)
+
+
+def header_bytes(raw: RawHeaders) -> int:
+    """What the headers of a request weigh, as they were sent (name, ``: ``, value, CRLF)."""
+    return sum(len(name) + len(value) + 4 for name, value in raw)
+
+
+def valid_host(value: str) -> bool:
+    """``value`` is one ``host[:port]`` (see ``_HOST``): an IPv6 literal must parse, the port be at most 65535."""
+    if not _HOST.fullmatch(value):
+        return False
+    host, _, port = value.rpartition(":") if not value.endswith("]") else (value, "", "")
+    if not host:  # no port: the whole value is the host
+        host, port = value, ""
+    if port and (not port.isdigit() or int(port) > 65535):
+        return False
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+    return True
+
+
+def edge_refusal(scope: Mapping[str, Any], raw: RawHeaders) -> ApiError | None:
+    """The refusal of a request that cannot be read as sent (see the module docstring), or ``None``."""
+    bounds = limits()
+    query: bytes = scope.get("query_string", b"")
+    if len(query) > int(bounds["query_max_bytes"]) or query.count(b"&") >= int(bounds["query_max_parameters"]):
+        return invalid_request()
+    line = len(scope.get("raw_path") or scope.get("path", "")) + len(query) + 16  # method, spaces, version
+    if line + header_bytes(raw) > int(bounds["request_header_max_bytes"]):
+        return catalogue_error("BadRequest.HeaderTooLarge")
+    hosts = [value for name, value in raw if name.lower() == b"host"]
+    if len(hosts) > 1 or (hosts and hosts[0] and not valid_host(hosts[0].decode("latin-1"))):
+        return invalid_request()
+    if sum(1 for name, _ in raw if name.lower() == b"authorization") > 1:
+        return catalogue_error("InvalidApiKey")
+    return None
+
+
+def base_url(config: MockConfig, scope: Mapping[str, Any], host: str | None) -> str:
+    """The URL the client reached this mock by, for the links the mock writes: the request's ``Host`` once it has
+    passed ``edge_refusal`` (and, on a bound server, ``guard``), else the address the connection arrived on."""
+    if not host:
+        server = scope.get("server")
+        if server:
+            name = str(server[0])
+            host = f"[{name}]:{server[1]}" if ":" in name else f"{name}:{server[1]}"
+        else:
+            host = config.bind_host or "testserver"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
 def _host_name(value: str) -> str:

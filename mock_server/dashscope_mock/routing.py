@@ -26,6 +26,7 @@ class Route:
     pattern: re.Pattern[str]
     operation: str
     templated: bool
+    body: str | None = None  # the operation's request body: "required", "optional", or None when it takes none
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ def _routes(spec: Mapping[str, Any], prefix: str = "") -> list[Route]:
         pattern = _pattern(prefix + path)
         for method, operation in item.items():
             if isinstance(operation, dict) and "operationId" in operation:
-                routes.append(Route(method.upper(), pattern, operation["operationId"], "{" in path))
+                body = operation.get("requestBody")
+                takes = None if body is None else ("required" if body.get("required") else "optional")
+                routes.append(Route(method.upper(), pattern, operation["operationId"], "{" in path, takes))
     return routes
 
 
@@ -58,6 +61,7 @@ class Router:
         # (same routes, same order as scanning them all).
         self._literal: dict[str, list[tuple[int, Route]]] = {}
         self._templated: list[tuple[int, Route]] = []
+        self._bodies = {route.operation: route.body for route in routes}
         for index, route in enumerate(routes):
             if route.templated:
                 self._templated.append((index, route))
@@ -83,6 +87,10 @@ class Router:
                 match = route.pattern.match(path)
                 return Resolved(path, route.operation, match.groupdict() if match else {})
         return Resolved(path, None, {})
+
+    def body(self, operation: str | None) -> str | None:
+        """Whether ``operation`` takes a request body: ``"required"``, ``"optional"`` or ``None``."""
+        return self._bodies.get(operation) if operation else None
 
     def allowed(self, path: str) -> str:
         """The ``Allow`` header of a path: every method of every spec's operations on it."""
