@@ -46,6 +46,9 @@ def render_soak(soak: dict[str, Any], out: list[str], machine: str) -> None:
     hostile = soak.get("hostile")
     if hostile:
         _hostile(hostile, fuzz, out)
+    edge = soak.get("edge")
+    if edge:
+        _edge(edge, out)
     out += ["", soak.get("notes", ""), ""]
 
 
@@ -98,6 +101,31 @@ def _hostile(row: dict[str, Any], fuzz: dict[str, Any] | None, out: list[str]) -
         f"{bad or 'none'}); "
         f"statuses {_counts(corpus['statuses'])}; 5xx in the mock's journal over the whole part: {row['journal_5xx']}. "
         f"The {cases} generated schemathesis cases (positive and negative) come from part 6 (fuzz) above."
+    )
+
+
+def _edge(row: dict[str, Any], out: list[str]) -> None:
+    """Part 6c: the request edge of a served mock (``bench/soak_edge.py``)."""
+    refused = ", ".join(f"{r['case']} {r['status']}" for r in row["refusals"])
+    missed = [r["case"] for r in row["refusals"] if not r["met"]]
+    flood, log = row["floods"], row["log"]
+    out.append(
+        "- The request edge (`python -m bench.soak --only edge`), one `dashscope-mock serve` (media checks off), raw "
+        f"requests: {refused}; **{len(missed)} not as expected**{' (' + ', '.join(missed) + ')' if missed else ''}."
+    )
+    out.append(
+        f"  - Floods: {flood['header_flood_connections']} connections each sending a 32 MB header line (the server "
+        f"closed them after {', '.join(f'{n / 2**20:.1f} MB' for n in flood['header_bytes_sent'])} had been sent, "
+        f"most of it in socket buffers) and {flood['query_flood_requests']:,d} queries of 10,000 parameters "
+        f"(answers {flood['query_flood_statuses']}), while a normal task query ran every 50 ms: "
+        f"{flood['probes']} queries, statuses {flood['probe_statuses']}, p50 {flood['probe_p50_seconds'] * 1000:.1f} "
+        f"ms, **slowest {flood['probe_max_seconds'] * 1000:.0f} ms** (goal 1 s); **RSS growth "
+        f"{flood['rss_growth'] / 2**20:.1f} MiB** (goal 50 MB) over an idle {_mib(flood['idle_rss'])}; 5xx in the "
+        f"journal: {row['journal_5xx']}: **{'met' if flood['met'] else 'missed'}**."
+    )
+    out.append(
+        f"  - The log ({log['log_bytes']:,d} bytes): **{log['forged_lines']} forged lines, {log['escape_bytes']} "
+        "escape bytes** (a path with `%0D%0A<timestamp> INFO ...` and `%1B[2J` is logged escaped)."
     )
 
 

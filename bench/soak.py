@@ -16,6 +16,9 @@
    cases ran; zero 5xx, counted twice: schemathesis' ``not_a_server_error`` check and the mock's own journal.
 6b. Hostile inputs (``bench/soak_hostile.py``, ``--only hostile``; ~20 s): media checks on; peak RSS
    under 12 parallel worst-case PNG decodes, bytes on disk under endless bodies, a crafted hostile request corpus.
+6c. The request edge (``bench/soak_edge.py``, ``--only edge``; ~15 s): duplicate Authorization, malformed Host,
+   bodies without Content-Type, a forged log line; header and query floods while a normal query is timed (within
+   1 s, RSS growth at most 50 MB, 0 5xx); the log has no forged line and no escape byte.
 
 Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off
 except in 5b and 6b (the soak is about the API, the store and the lifecycle; real renders would make it a media
@@ -339,13 +342,13 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import soak_crash, soak_hostile  # they build on this module
+    from . import soak_crash, soak_edge, soak_hostile  # they build on this module
 
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument(
         "--only",
-        default="load,crash,crash-media,fuzz,hostile",
-        help="comma-separated: load, crash, crash-media, fuzz, hostile",
+        default="load,crash,crash-media,fuzz,hostile,edge",
+        help="comma-separated: load, crash, crash-media, fuzz, hostile, edge",
     )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--tasks", type=int, default=TASKS)
@@ -359,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
-    if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile"}:
+    if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile", "edge"}:
         parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     results: dict[str, Any] = dict(report.load("soak") or {})  # a partial run (--only) keeps the other figures
     results["machine"] = report.machine()
@@ -425,6 +428,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {json.dumps(row)}")
         violations.extend(soak_hostile.check(row))
         results["hostile"] = row
+    if "edge" in parts:
+        print("6c. the request edge: refusals, header and query floods, the log")
+        row = soak_edge.edge_run()
+        print(f"  {json.dumps(row)}")
+        violations.extend(soak_edge.check(row))
+        results["edge"] = row
     kept = [v for v in results.get("violations", []) if v.split(" ")[0].rstrip(":") not in parts]
     results["violations"] = kept + violations
     results["ok"] = not results["violations"]
