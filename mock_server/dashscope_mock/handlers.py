@@ -14,12 +14,11 @@ from .context import current_request
 from .errors import ApiError
 from .keys import account
 from .seam import policy_note
-from .services.uploads import key_id
+from .services.uploads import OSS_RESOLVE_HEADER, key_id
 
 __all__ = ["HANDLERS", "Answer"]
 
 Answer = tuple[dict[str, Any], int, dict[str, str]]
-OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Answer:
@@ -40,7 +39,9 @@ def _oss_resolve() -> bool:
 
 async def create_video_synthesis(body: dict[str, Any]) -> Answer:
     context = current_request()
-    record = context.backend.tasks.submit(_key(), body, oss_resolve=_oss_resolve(), request_id=context.request_id)
+    record = context.backend.tasks.submit(
+        _key(), body, oss_resolve=_oss_resolve(), request_id=context.request_id, note=context.add_note
+    )
     return _answer({"output": {"task_id": record.task_id, "task_status": "PENDING"}})
 
 
@@ -73,7 +74,9 @@ async def detect_face(body: dict[str, Any]) -> Answer:
     context = current_request()
     backend = context.backend
     try:
-        outcome = await backend.detection.detect(_key(), body, oss_resolve=_oss_resolve())
+        outcome = await backend.detection.detect(
+            _key(), body, oss_resolve=_oss_resolve(), strict=backend.config.strict_fields, note=context.add_note
+        )
     except ApiError as refused:
         note = policy_note(refused.__cause__)
         if note is not None:  # the journal says why the image was not fetched
@@ -84,7 +87,10 @@ async def detect_face(body: dict[str, Any]) -> Answer:
 
 async def get_upload_policy(action: str, model: str) -> Answer:
     context = current_request()
-    return _answer({"data": context.backend.uploads.policy(_key(), model, context.base_url)})
+    backend, key = context.backend, _key()
+    if backend.config.rate_limit:  # x-limits.uploads.policy_qps_per_model, off with the task-query limit
+        backend.rates.check_policy(key, model)
+    return _answer({"data": backend.uploads.policy(key, model, context.base_url)})
 
 
 HANDLERS: Mapping[str, Callable[..., Awaitable[Answer]]] = {

@@ -6,10 +6,12 @@ the journal hold accounts; listings show the masked part only. A developer who p
 from __future__ import annotations
 
 import hashlib
+import re
 
-__all__ = ["account", "masked"]
+__all__ = ["account", "account_hash", "masked"]
 
 _SEPARATOR = "#"
+_DIGEST = re.compile(r"[0-9a-f]{32}")
 
 
 def account(key: str) -> str:
@@ -24,3 +26,12 @@ def masked(stored: str) -> str:
     if _SEPARATOR in stored:
         return stored.split(_SEPARATOR, 1)[0]
     return account(stored).split(_SEPARATOR, 1)[0]
+
+
+def account_hash(stored: str) -> str:
+    """The hash an account (``account``) is matched by: its part after the masked key. It names the account without
+    revealing the key (an upload policy, readable by its client, carries it as the owner). Of a key: its account's."""
+    _, separator, digest = stored.rpartition(_SEPARATOR)
+    if separator and _DIGEST.fullmatch(digest):
+        return digest
+    return account(stored).rpartition(_SEPARATOR)[2]

@@ -98,12 +98,13 @@ async def test_uploaded_file_resolves_with_the_header_only(mock: MockDashScope, 
 
 
 async def test_uploads_are_bound_to_their_model_and_key(mock: MockDashScope, client: httpx.AsyncClient) -> None:
-    image = await upload(mock, "emo-detect-v1", "face.png")  # uploaded for the detector, not for emo-v1
-    body = {**BODIES["emo-v1"], "input": {**BODIES["emo-v1"]["input"], "image_url": image}}
+    image = await upload(mock, "emo-detect-v1", "face.png")  # for the detector (and its pair, emo-v1), not liveportrait
+    body = {**BODIES["liveportrait"], "input": {**BODIES["liveportrait"]["input"], "image_url": image}}
     headers = {"X-DashScope-OssResourceResolve": "enable"}
     task_id = (await client.post(SUBMIT_PATH, json=body, headers=headers)).json()["output"]["task_id"]
     mock.advance(10)
-    assert (await task(client, task_id))["output"]["code"] == "InvalidURL"
+    download = limits()["models"]["liveportrait"]["image"]["errors"]["download"]
+    assert (await task(client, task_id))["output"]["code"] == download  # more in test_upload_fidelity
     # the detector itself resolves it
     async with mock.async_client(headers={"Authorization": f"Bearer {mock.key}", **headers}) as http:
         detect = await http.post(

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -206,3 +208,26 @@ def test_an_advance_past_the_clocks_range_is_a_400_that_changes_nothing(http: ht
 def test_a_clock_start_outside_the_range_is_refused(start: float) -> None:
     with pytest.raises(ValueError, match="clock_start"):
         MockConfig(clock_start=start)
+
+
+# -------------------------------------------------------------------------------------------------- rate windows
+def test_the_memory_stores_idle_rate_windows_are_dropped() -> None:
+    from dashscope_mock.store.memory import MemoryRates
+
+    rates = MemoryRates()
+    for index in range(MemoryRates.SWEEP_AT + 10):  # getPolicy opens a window per key and model name
+        assert rates.hit(f"getPolicy:model-{index}", 0.0, 100, 1.0)
+    assert rates.hit("getPolicy:late", 5.0, 100, 1.0)
+    assert len(rates._windows) < 20
+
+
+def test_the_sqlite_stores_idle_rate_rows_are_dropped(tmp_path: Path) -> None:
+    from dashscope_mock.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    for index in range(1000):
+        store.rates.hit(f"getPolicy:model-{index}", 0.0, 100, 1.0)
+    for index in range(1000):
+        store.rates.hit(f"getPolicy:later-{index}", 7200.0, 100, 1.0)
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM rates WHERE at = 0").fetchone()[0] == 0

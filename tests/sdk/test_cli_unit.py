@@ -114,7 +114,7 @@ COMMANDS: dict[str, tuple[type[Any], list[str], dict[str, Any]]] = {
     "videoretalk": (
         VideoRetalkParameters,
         ["--video", "https://x.test/talk.mp4", "--audio", "https://x.test/voice.mp3"],
-        {"video_extension": True},
+        {"video_extension": True, "query_face_threshold": 150},
     ),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import catalogue_error
@@ -26,7 +26,17 @@ class DetectService:
         self.scenarios = scenarios
         self.retry_after_seconds = retry_after_seconds
 
-    async def detect(self, key: str, body: Mapping[str, Any], *, oss_resolve: bool) -> DetectOutcome:
+    async def detect(
+        self,
+        key: str,
+        body: Mapping[str, Any],
+        *,
+        oss_resolve: bool,
+        strict: bool = False,
+        note: Callable[[str], None] | None = None,
+    ) -> DetectOutcome:
+        """Check the image; ``strict`` keeps uploads to their own model (``--strict-fields``), ``note`` takes what the
+        request's journal entry should say about an ``oss://`` image (refused and why, or resolved by a leniency)."""
         model = str(body["model"])
         image_url = str((body.get("input") or {}).get("image_url", ""))
         scenario = self.scenarios.take(model, "detect", [image_url])
@@ -36,10 +46,13 @@ class DetectService:
                 return DetectOutcome(code=found.code, message=found.render(**{"url": image_url, **scenario.values}))
             raise scenario.error(self.retry_after_seconds, url=image_url, parameter="parameters")
         if image_url.startswith(OSS_PREFIX):
-            resolved = self.uploads.resolve(image_url, model, key, oss_resolve=oss_resolve)
-            if resolved is None:
+            resolution = self.uploads.resolve(image_url, model, key, oss_resolve=oss_resolve, strict=strict)
+            said = resolution.note("input.image_url")
+            if said is not None and note is not None:
+                note(said)
+            if resolution.file_url is None:
                 raise catalogue_error("InvalidURL", model=model, reason="detect_download")
-            image_url = resolved
+            image_url = resolution.file_url
         job = DetectJob(
             model=model, image_url=image_url, parameters=body.get("parameters") or {}, oss_resolve=oss_resolve
         )

@@ -28,7 +28,7 @@ from ..seam import MediaJob, RecordedOutcome
 from ..store import ScenarioKeeper, Store, WorkItem, update_task
 from .media_runner import Runner
 from .scheduling import Scheduler
-from .uploads import OSS_PREFIX, UploadService, key_id
+from .uploads import OSS_PREFIX, Resolution, UploadService, key_id
 
 __all__ = ["TERMINAL", "TaskService", "apply_outcome", "download_failure"]
 
@@ -52,7 +52,7 @@ def download_failure(model: str, field: str) -> CatalogueEntry:
     """The model's documented download-failure code for an input (``x-limits.models.<model>.<kind>.errors``).
 
     An ``oss://`` URL that cannot be resolved (no ``X-DashScope-OssResourceResolve: enable``, unknown, expired,
-    of another model or key) is a download failure of that input, as the service reports it.
+    gone, of another model or account) is a download failure of that input, as the service reports it.
     """
     kind = field.removesuffix("_url")
     errors: Mapping[str, str] = model_limits(model).get(kind, {}).get("errors", {})
@@ -97,7 +97,17 @@ class TaskService:
         self.validity_seconds = float(limits()["result_url_validity_hours"]) * HOUR
 
     # ------------------------------------------------------------------ submit
-    def submit(self, key: str, body: Mapping[str, Any], *, oss_resolve: bool, request_id: str) -> TaskRecord:
+    def submit(
+        self,
+        key: str,
+        body: Mapping[str, Any],
+        *,
+        oss_resolve: bool,
+        request_id: str,
+        note: Callable[[str], None] | None = None,
+    ) -> TaskRecord:
+        """Store the task and queue its work; ``note`` takes what the request's journal entry should say (an
+        ``oss://`` input refused, and why, or resolved by a leniency)."""
         model = str(body["model"])
         inputs: Mapping[str, Any] = body.get("input") or {}
         parameters: Mapping[str, Any] = body.get("parameters") or {}
@@ -124,7 +134,7 @@ class TaskService:
                 request_id=request_id,
                 oss_resolve=oss_resolve,
             )
-            work = self._settle_at_submit(record, scenario, urls)
+            work = self._settle_at_submit(record, scenario, urls, note)
             if work is not None and len(self.store.work) >= self.queue_max:
                 raise catalogue_error(load_control_spec()["x-task-engine"]["queue_full_code"])
             self.store.add_task(record, work)
@@ -134,10 +144,12 @@ class TaskService:
             self.purge()
         return record
 
-    def _settle_at_submit(self, record: TaskRecord, scenario: Scenario | None, urls: list[str]) -> WorkItem | None:
+    def _settle_at_submit(
+        self, record: TaskRecord, scenario: Scenario | None, urls: list[str], note: Callable[[str], None] | None
+    ) -> WorkItem | None:
         """Decide what can be decided at submit (a scripted or unresolvable-input failure; every outcome when the
         media does no I/O) and the work item to queue otherwise."""
-        failure = self._submit_failure(record, scenario, urls)
+        failure = self._submit_failure(record, scenario, urls, note)
         outcome: RecordedOutcome | None
         if failure is not None:
             outcome = RecordedOutcome(failure_code=failure[0], failure_message=failure[1])
@@ -152,24 +164,32 @@ class TaskService:
             return WorkItem()
         return WorkItem(lane=f"{record.key}/{record.model}", limit=limit)
 
-    def _submit_failure(self, record: TaskRecord, scenario: Scenario | None, urls: list[str]) -> tuple[str, str] | None:
+    def _submit_failure(
+        self, record: TaskRecord, scenario: Scenario | None, urls: list[str], note: Callable[[str], None] | None
+    ) -> tuple[str, str] | None:
         if scenario is not None and scenario.entry is not None:
             values = {"url": urls[0] if urls else "", "parameter": "parameters", **scenario.values}
             return scenario.entry.code, scenario.entry.render(**values)
         for name, value in record.input.items():
-            if (
-                isinstance(value, str)
-                and value.startswith(OSS_PREFIX)
-                and self.uploads.resolve(value, record.model, record.key, oss_resolve=record.oss_resolve) is None
-            ):
+            if not (isinstance(value, str) and value.startswith(OSS_PREFIX)):
+                continue
+            resolution = self._resolve(record, value)
+            said = resolution.note(f"input.{name}")
+            if said is not None and note is not None:
+                note(said)
+            if resolution.file_url is None:
                 found = download_failure(record.model, name)
                 return found.code, found.render(url=value)
         return None
 
+    def _resolve(self, record: TaskRecord, url: str) -> Resolution:
+        strict = self.config.strict_fields
+        return self.uploads.resolve(url, record.model, record.key, oss_resolve=record.oss_resolve, strict=strict)
+
     def job(self, record: TaskRecord) -> MediaJob:
         request = record.request  # parsed once (every submit comes here)
         resolved = {
-            name: (self.uploads.resolve(value, record.model, record.key, oss_resolve=record.oss_resolve) or value)
+            name: (self._resolve(record, value).file_url or value)
             if isinstance(value, str) and value.startswith(OSS_PREFIX)
             else value
             for name, value in request.get("input", {}).items()

@@ -1,29 +1,35 @@
-"""Temporary uploads, as the service's getPolicy + OSS form flow: a signed policy per model and key, the form POST
-that stores a file as ``oss://<upload_dir>/<name>``, and the resolution of such URLs for tasks and detects."""
+"""Temporary uploads, as the service's getPolicy + OSS form flow: a signed policy per model and account, the form POST
+that stores a file as ``oss://<upload_dir>/<name>``, and the resolution of such URLs for tasks and detects: for the
+account that uploaded it (its full hash, ``keys.account_hash``), the model of its policy (and, leniently, that model's
+face-detect/generation pair, ``x-leniency.upload_model_pairs``), within the retention; each refusal says why."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dashscope_openapi import limits, load_control_spec
+from dashscope_openapi import limits, load_control_spec, load_spec
 
 from ..errors import OssError, oss_error
 from ..ids import IdFactory
+from ..keys import account_hash
 from ..records import UploadRecord
 from ..signing import ACCESS_KEY_ID, sign
 from ..store import ScenarioKeeper, Store
 
-__all__ = ["OSS_PREFIX", "UploadService", "key_id", "short_hash"]
+__all__ = ["OSS_PREFIX", "OSS_RESOLVE_HEADER", "Resolution", "UploadService", "key_id", "short_hash"]
 
 OSS_PREFIX = "oss://"
+OSS_RESOLVE_HEADER = "X-DashScope-OssResourceResolve"
 HOUR = 3600.0
 CHUNK = 1024 * 1024
 _SAFE_SUFFIX = re.compile(r"(\.[A-Za-z0-9]{1,8})?")
@@ -58,8 +64,32 @@ def short_hash(text: str, length: int = 16) -> str:
 
 
 def key_id(key: str) -> str:
-    """A stable numeric id for a key (``api_key_id`` in the task list, the owner of an upload)."""
+    """A stable 7-digit id for a key, ``api_key_id`` in the task list (what the service shows). Only a display id:
+    two accounts in 10**7 share one, so nothing is matched by it (an upload's owner is ``keys.account_hash``)."""
     return str(int(short_hash(key, 12), 16) % 10**7).rjust(7, "0")
+
+
+@functools.cache
+def _pairs() -> frozenset[frozenset[str]]:
+    """``x-leniency.upload_model_pairs``: models whose uploads serve each other."""
+    return frozenset(frozenset(pair) for pair in load_spec()["x-leniency"]["upload_model_pairs"]["pairs"])
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What an ``oss://`` URL of a call came to: the stored file (``file_url``) or ``None``, and what the request's
+    journal entry should say about it (``reason``: why it was refused, or the leniency that let it through)."""
+
+    file_url: str | None
+    reason: str | None = None
+
+    def note(self, field: str) -> str | None:
+        """The journal's note for the input ``field`` (``input.image_url``), if there is anything to say."""
+        if self.reason is None:
+            return None
+        if self.file_url is None:
+            return f"{field}: oss:// upload not resolved: {self.reason}"
+        return f"{field}: oss:// upload {self.reason}"
 
 
 class UploadService:
@@ -90,12 +120,14 @@ class UploadService:
         now = self.now()
         uploads = limits()["uploads"]
         expire_in = int(uploads["policy_expire_in_seconds"])
+        expires = now + expire_in
         day = datetime.fromtimestamp(now, self.tz).strftime("%Y-%m-%d")
         upload_dir = f"dashscope-instant/{short_hash(key, 32)}/{day}/{self.ids.upload_id()}"
         document = {
-            "expiration": datetime.fromtimestamp(now + expire_in, self.tz).isoformat(),
+            "expiration": datetime.fromtimestamp(expires, self.tz).isoformat(),
             "conditions": [["starts-with", "$key", upload_dir + "/"]],
-            "x-mock": {"model": model, "owner": key_id(key), "upload_dir": upload_dir, "expires_at": now + expire_in},
+            # signed, but readable by the client: the owner is the account's hash, never the key
+            "x-mock": {"model": model, "owner": account_hash(key), "upload_dir": upload_dir, "expires_at": expires},
         }
         policy = base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode()
         return {
@@ -151,18 +183,32 @@ class UploadService:
         self.store.add_upload(record)
         return record
 
-    def resolve(self, url: str, model: str, key: str, *, oss_resolve: bool) -> str | None:
-        """``file://`` URL of an ``oss://`` upload the caller may use, else ``None``.
+    def resolve(self, url: str, model: str, key: str, *, oss_resolve: bool, strict: bool = False) -> Resolution:
+        """The ``file://`` URL of an ``oss://`` upload the caller may use, or why not.
 
-        Resolved only with ``X-DashScope-OssResourceResolve: enable``, for the key that uploaded it, for the model
-        the policy was issued for, within ``x-limits.uploads.retention_hours``.
+        Resolved only with ``X-DashScope-OssResourceResolve: enable``, for the account that uploaded it, for the model
+        the policy was issued for (or its pair in ``x-leniency.upload_model_pairs``, unless ``strict``), within
+        ``x-limits.uploads.retention_hours``, while the file is there.
         """
         if not oss_resolve:
-            return None
+            return Resolution(None, f"header {OSS_RESOLVE_HEADER}: enable missing")
         record = self.store.get_upload(url)
-        if record is None or record.model != model or record.owner != key_id(key):
-            return None
-        if self.now() - record.created_at > float(limits()["uploads"]["retention_hours"]) * HOUR:
-            return None
+        if record is None:
+            return Resolution(None, "no such upload")
+        if not hmac.compare_digest(record.owner, account_hash(key)):
+            return Resolution(None, "uploaded by another account")
+        lenient: str | None = None
+        if record.model != model:
+            issued = f"issued for model {record.model}"
+            paired = frozenset((record.model, model)) in _pairs()
+            if strict or not paired:
+                kept = " (its pair, but --strict-fields keeps the documented binding)" if paired else ""
+                return Resolution(None, f"{issued}, not {model}{kept}")
+            lenient = f"{issued} used for {model} (x-leniency.upload_model_pairs)"
+        retention = float(limits()["uploads"]["retention_hours"])
+        if self.now() - record.created_at > retention * HOUR:
+            return Resolution(None, f"expired ({retention:g} h after the upload)")
         path = Path(record.path)
-        return path.as_uri() if path.exists() else None
+        if not path.exists():
+            return Resolution(None, "file gone from the upload directory")
+        return Resolution(path.as_uri(), lenient)

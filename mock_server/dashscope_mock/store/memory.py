@@ -114,8 +114,14 @@ class MemoryRates:
         self._lock = threading.Lock()
         self._windows: dict[str, deque[float]] = {}
 
+    SWEEP_AT = 4096  # windows kept before the idle ones are dropped: any key and model name opens one
+
     def hit(self, key: str, now: float, limit: float, window: float) -> bool:
         with self._lock:
+            if len(self._windows) >= self.SWEEP_AT and key not in self._windows:
+                idle = [name for name, times in self._windows.items() if not times or times[-1] <= now - window]
+                for name in idle:
+                    del self._windows[name]
             times = self._windows.setdefault(key, deque())
             while times and times[0] <= now - window:
                 times.popleft()

@@ -280,10 +280,14 @@ class _SqliteRates:
 
     def __init__(self, db: _Db) -> None:
         self._db = db
+        self._hits = 0
 
     def hit(self, key: str, now: float, limit: float, window: float) -> bool:
         with self._db.transaction():
             self._db.run("DELETE FROM rates WHERE key = ? AND at <= ?", (key, now - window))
+            self._hits += 1
+            if self._hits % _TRIM_EVERY == 0:  # every key opens a window: an hour-old row is in none of them
+                self._db.run("DELETE FROM rates WHERE at <= ?", (now - 3600,))
             if self._db.value("SELECT COUNT(*) FROM rates WHERE key = ?", (key,)) >= limit:
                 return False
             self._db.run("INSERT INTO rates (key, at) VALUES (?, ?)", (key, now))

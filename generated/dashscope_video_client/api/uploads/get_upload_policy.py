@@ -102,7 +102,12 @@ def sync_detailed(
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
     "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
     recorded
-    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only (and,
+    as
+    `x-leniency.upload_model_pairs` records, of its face-detect/generation pair). At most
+    `x-limits.uploads.policy_qps_per_model` calls per second per account and model, 429
+    `Throttling.RateQuota`
+    above.
 
     Args:
         action (GetUploadPolicyAction):
@@ -145,7 +150,12 @@ def sync(
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
     "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
     recorded
-    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only (and,
+    as
+    `x-leniency.upload_model_pairs` records, of its face-detect/generation pair). At most
+    `x-limits.uploads.policy_qps_per_model` calls per second per account and model, 429
+    `Throttling.RateQuota`
+    above.
 
     Args:
         action (GetUploadPolicyAction):
@@ -183,7 +193,12 @@ async def asyncio_detailed(
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
     "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
     recorded
-    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only (and,
+    as
+    `x-leniency.upload_model_pairs` records, of its face-detect/generation pair). At most
+    `x-limits.uploads.policy_qps_per_model` calls per second per account and model, 429
+    `Throttling.RateQuota`
+    above.
 
     Args:
         action (GetUploadPolicyAction):
@@ -224,7 +239,12 @@ async def asyncio(
     bound to the model named here, last 48 h, and the policy expires after `expire_in_seconds` (then 403
     "Invalid according to Policy: Policy expired."). Any model name gets a policy, as on the service (a
     recorded
-    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only.
+    exchange with `model=qwen-vl-plus` answers 200); the files then serve calls of that model only (and,
+    as
+    `x-leniency.upload_model_pairs` records, of its face-detect/generation pair). At most
+    `x-limits.uploads.policy_qps_per_model` calls per second per account and model, 429
+    `Throttling.RateQuota`
+    above.
 
     Args:
         action (GetUploadPolicyAction):
