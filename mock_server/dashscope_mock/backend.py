@@ -29,13 +29,14 @@ from .scripting import Scenario
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
 from .services.media_runner import InlineRunner, ProcessRunner, Runner
-from .services.rates import QueryRateLimiter
+from .services.rates import RateLimiter
 from .services.results import ResultLinks
 from .services.scheduling import Scheduler
 from .services.task_work import TaskWork
 from .services.tasks import TaskService
 from .services.uploads import UploadService
 from .services.work_pool import WorkPool
+from .services.workdirs import pid_alive, sweep, work_root
 from .store import SqliteStore, Store, open_store
 
 __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
@@ -52,30 +53,21 @@ def remove_abandoned_folders(root: Path | None = None) -> int:
             owner = int((folder / OWNER_FILE).read_text())
         except (OSError, ValueError):
             continue  # not ours to judge: no owner recorded (or not readable)
-        if owner == os.getpid() or _alive(owner):
+        if owner == os.getpid() or pid_alive(owner):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         removed += 1
     return removed
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's live process
-        return True
-    return True
-
-
-def load_media(config: MockConfig, registry: ModelRegistry) -> Media:
-    """The media seam for ``config``: real media work with media checks on, placeholders without."""
+def load_media(config: MockConfig, registry: ModelRegistry, work: Path | None = None) -> Media:
+    """The media seam for ``config``: real media work with media checks on (its work folders in ``work``, see
+    ``services.workdirs``), placeholders without."""
     if not config.media_checks:
         return LifecycleOnlyMedia(registry)
     from .media import real_media
 
-    return real_media(registry, config.fetch_private, config.allow_fetch)
+    return real_media(registry, config.fetch_private, config.allow_fetch, work)
 
 
 class Backend:
@@ -94,7 +86,6 @@ class Backend:
         self.clock: Clock = (
             clock if clock is not None else VirtualClock(frozen=self.config.frozen_clock, start=self.config.clock_start)
         )
-        self.media: Media = media if media is not None else load_media(self.config, self.registry)
         self.store: Store = store if store is not None else open_store(self.config.state)
         self.scenarios = self.store.scenarios
         self.faults = self.store.faults
@@ -112,8 +103,11 @@ class Backend:
             (self.files_dir / OWNER_FILE).write_text(str(os.getpid()))
             self._own_files = True
         self.files_dir.mkdir(parents=True, exist_ok=True)
+        self.work_root = work_root(self.files_dir)  # media work folders, named after their process
+        sweep(self.work_root)  # those of processes killed before they could remove them
+        self.media: Media = media if media is not None else load_media(self.config, self.registry, self.work_root)
         retry_after = self.config.retry_after_seconds
-        self.rates = QueryRateLimiter(self.config.query_qps(), retry_after, self.now, self.store.rates)
+        self.rates = RateLimiter(self.config.query_qps(), retry_after, self.now, self.store.rates)
         self.scheduler = Scheduler(self.config, self.store, self.timing, self.now)
         self.uploads = UploadService(
             store=self.store,
@@ -127,7 +121,9 @@ class Backend:
         )
         workers = int(self.config.engine("media_workers"))
         self.runner: Runner = (
-            ProcessRunner(workers, self.config.model_modules, self.config.fetch_private, self.config.allow_fetch)
+            ProcessRunner(
+                workers, self.config.model_modules, self.config.fetch_private, self.config.allow_fetch, self.work_root
+            )
             if self.config.media_processes and media is None and self.config.media_checks
             else InlineRunner(self.media)
         )

@@ -40,6 +40,7 @@ Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``chec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from ..plugins import ModelRegistry
 from ..seam import MediaFailure
@@ -76,7 +77,10 @@ __all__ = [
 ]
 
 
-def real_media(registry: ModelRegistry, fetch_private: bool, allow_fetch: Sequence[str]) -> RealMedia:
-    """The seam with media checks on, its downloads under the fetch policy of the mock's config (``policy``)."""
+def real_media(
+    registry: ModelRegistry, fetch_private: bool, allow_fetch: Sequence[str], work_root: Path | None = None
+) -> RealMedia:
+    """The seam with media checks on, its downloads under the fetch policy of the mock's config (``policy``), its
+    work folders in ``work_root`` (the mock's, ``services.workdirs.work_root``; ``None``: the system's temp dir)."""
     fetcher = Fetcher(policy=FetchPolicy.from_config(fetch_private, allow_fetch))
-    return RealMedia(registry, MediaKit(local_files=True, fetcher=fetcher))
+    return RealMedia(registry, MediaKit(local_files=True, fetcher=fetcher, work_root=work_root))

@@ -7,6 +7,11 @@ catalogue code.
 Checks run in a pool of their own (:data:`CHECK_WORKERS` threads per process): a decode waiting for the memory budget
 (``budget.py``) waits there, never in the event loop's default executor, which downloads need for name lookups and
 file copies. A render holds its ``render_cost`` from the same budget while it runs.
+
+Work folders are named after the process that made them (``services.workdirs``), so the folders of a process that
+died (a media child killed mid-work) are found and removed. A result is rendered in the work folder and moved to its
+place only once complete: a render that crashes, or a process that dies while rendering, leaves no partial MP4 where
+results go.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import asyncio
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,6 +33,7 @@ from dashscope_openapi import load_spec
 from ..errors import catalogue_error
 from ..plugins import ModelRegistry
 from ..seam import Box, DetectJob, DetectOutcome, MediaFailure, MediaJob, MediaOutcome
+from ..services.workdirs import make_workdir
 from .budget import media_budget
 from .checks import max_render_seconds
 from .errors import failure, input_limits
@@ -81,16 +86,37 @@ class Prepared:
         self._finalizer = weakref.finalize(self, shutil.rmtree, self.workdir, True)
 
     def render(self, out_path: Path) -> Path:
-        """Write the result MP4 (H.264 + AAC, ``video_duration`` long) to ``out_path``; returns ``out_path``."""
+        """Write the result MP4 (H.264 + AAC, ``video_duration`` long) to ``out_path``; returns ``out_path``.
+
+        It is rendered in the work folder and moved to ``out_path`` once complete: ``out_path`` never holds a part.
+        """
         out_path = Path(out_path)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        with media_budget().reserve(self.render_cost):
-            self._render(out_path)
+        partial = self.workdir / f"partial-{out_path.name}"
+        try:
+            with media_budget().reserve(self.render_cost):
+                self._render(partial)
+            _publish(partial, out_path)
+        finally:
+            partial.unlink(missing_ok=True)
         return out_path
 
     def close(self) -> None:
         """Delete the downloaded inputs (idempotent)."""
         self._finalizer()
+
+
+def _publish(partial: Path, out_path: Path) -> None:
+    """Move a complete file into place at once (a rename; across file systems, a copy beside it renamed)."""
+    try:
+        os.replace(partial, out_path)
+    except OSError:
+        beside = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
+        try:
+            shutil.copyfile(partial, beside)
+            os.replace(beside, out_path)
+        finally:
+            beside.unlink(missing_ok=True)
 
 
 def portrait_result(
@@ -149,9 +175,10 @@ def scale_box(box: Box, scale_x: float, scale_y: float, width: int, height: int)
 class MediaKit:
     """Fetches and checks inputs for the model modules.
 
-    ``download_timeout`` (seconds) defaults to ``x-limits.download_timeout_seconds``; ``work_root`` holds one
-    temporary folder per call (default: the system's temp dir). ``resolve_oss`` reads ``oss://`` URLs (when a job
-    has ``oss_resolve``); ``local_files`` lets ``file://`` URLs the mock itself wrote through (see ``fetch``).
+    ``download_timeout`` (seconds) defaults to ``x-limits.download_timeout_seconds``; ``work_root`` holds one work
+    folder per call, named after this process (``services.workdirs``; default: the system's temp dir).
+    ``resolve_oss`` reads ``oss://`` URLs (when a job has ``oss_resolve``); ``local_files`` lets ``file://`` URLs the
+    mock itself wrote through (see ``fetch``).
     """
 
     def __init__(
@@ -177,7 +204,7 @@ class MediaKit:
         self.match_frames = match_frames
 
     def workdir(self, model: str) -> Path:
-        return Path(tempfile.mkdtemp(prefix=f"{model}-", dir=self.work_root))
+        return make_workdir(self.work_root, model)
 
     async def fetch_all(
         self, model: str, workdir: Path, wanted: Sequence[tuple[str, object]], *, oss_resolve: bool

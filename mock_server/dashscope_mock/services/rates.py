@@ -11,7 +11,7 @@ from dashscope_openapi import limits
 from ..errors import catalogue_error, retry_headers
 from ..store import RateWindows
 
-__all__ = ["QueryRateLimiter", "RateLimiter"]
+__all__ = ["RateLimiter"]
 
 WINDOW_SECONDS = 1.0
 
@@ -38,6 +38,3 @@ class RateLimiter:
         """Count one request in ``window``; refused when ``qps`` requests fell in the last second."""
         if not self.windows.hit(window, self.now(), qps, WINDOW_SECONDS):
             raise catalogue_error("Throttling.RateQuota").with_headers(retry_headers(429, self.retry_after_seconds))
-
-
-QueryRateLimiter = RateLimiter  # the name ``Backend`` composes it by
