@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import batch, engine, redis_state
+from . import batch, engine, face_detect, redis_state
 from ._servers import ROOT
 from .report_soak import render_soak
 
@@ -349,6 +349,9 @@ def render() -> Path:
         redis_state.render(bench["redis"], out, bench["machine"]["nproc"])
     if bench and "batch" in bench:
         batch.render(bench["batch"], out)
+    face_detect_rows = load("face_detect")
+    if face_detect_rows:
+        face_detect.render(face_detect_rows, out)
     out.append(NARRATIVE)
     DOC.write_text("\n".join(out).rstrip() + "\n")
     if bench:

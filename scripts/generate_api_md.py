@@ -46,7 +46,9 @@ def _parameter(p: inspect.Parameter) -> str:
     if p.annotation is not inspect.Parameter.empty:
         text += f": {_clean(str(p.annotation))}"
     if p.default is not inspect.Parameter.empty:
-        text += f" = {p.default!r}"
+        # the generated client's ``UNSET`` (not sent) has a repr with its address: written by name
+        default = "UNSET" if type(p.default).__name__ == "Unset" else repr(p.default)
+        text += f" = {default}"
     return text
 
 

@@ -11,7 +11,13 @@ Decisions (the docs are silent; the thresholds are the spec's, ``x-limits.models
 - Detection is bounded work: the image is scaled so its longest side is :data:`DETECT_SIDE` and searched once at
   dlib's own scale (faces of 80 px and more there); only when that finds no face, or one so small that a significant
   face could be below 80 px, is it searched again upsampled once (faces of 40 px, 5 % of the longest side, and more).
-  Landmarks and embeddings use the full-resolution image.
+  The faces that matter go down to :func:`min_face_width` (a tenth of the shorter side, and 40 px of the checked
+  decode); in a very wide image that is less than 5 % of the longest side (a 200 px face in a 7000x1000 banner), and
+  on the same condition (no face, or one so small that a significant face could be narrower) it is then searched in
+  overlapping tiles, each scaled so that the narrowest face that matters fills dlib's window (the coarsest scale that
+  finds it), one at a time: the memory is one tile's (:data:`TILE_SIDE`) whatever the image's size. A face found
+  twice (by two tiles, or by a tile and the whole image) is one face, kept as first found. Landmarks and embeddings
+  use the full-resolution image.
 - A face counts when its detection score is at least ``min_score``; a face narrower than ``significant_width`` x the
   widest is background, not a person.
 - Head pose from the landmarks: roll is the angle of the line through the eye centres; yaw the sine-law estimate from
@@ -39,10 +45,13 @@ import dlib  # type: ignore[import-untyped]
 import numpy as np
 from numpy.typing import NDArray
 
+from .budget import decode_max_side
 from .errors import input_limits
 
 __all__ = [
     "DETECT_SIDE",
+    "MIN_FACE",
+    "TILE_SIDE",
     "Box",
     "Face",
     "FaceLimits",
@@ -53,16 +62,31 @@ __all__ = [
     "face_limits",
     "find_faces",
     "head_pose",
+    "min_face_width",
     "preload",
     "ratio_of",
 ]
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 (x2/y2 exclusive: width = x2 - x1)
 RGB = NDArray[np.uint8]
+_Rect = tuple[float, float, float, float]  # a box in an image's pixels, before rounding
+_Found = tuple[_Rect, float, int]  # a detection: its box, score and sub-detector
 _T = TypeVar("_T")
 
 DETECT_SIDE = 800
 _WINDOW = 80  # dlib's HOG window: the smallest face it finds without upsampling
+MIN_FACE = _WINDOW // 2
+"""The narrowest face found anywhere, in pixels of an image at most ``decode_max_side`` on a side (its checked
+decode): see :func:`min_face_width`."""
+TILE_SIDE = 2048
+"""The longest side of a tile of the fine search, at its search scale: ~12 MB of pixels and ~35 MB of dlib's HOG
+pyramid, the most the fine search holds at once (the whole 3500 px search of a 7000 px image at once: ~135 MB)."""
+# Tiles overlap by _OVERLAP x the widest face the fine search is for, so that each such face lies whole in a tile,
+# (_OVERLAP - 1 - _EDGE) x its width or more from that tile's sides; a box within _EDGE x that width of a tile's
+# inner side may be a face the tile cuts: it is left to the neighbouring tile.
+_OVERLAP = 1.5
+_EDGE = 0.2
+_SAME_FACE_IOU = 0.3  # boxes of two tiles, or of a tile and the whole image, overlapping this much are one face
 HEAD_SCALE = 2.2
 HALF_BODY_SCALE = 2.6
 HEADROOM = 0.6
@@ -78,6 +102,7 @@ class FaceLimits:
 
     min_score: float
     significant_width: float
+    min_face_share: float
     min_luma: float
     max_outside_landmarks: int
     min_part_contrast: float
@@ -89,6 +114,7 @@ class FaceLimits:
         return cls(
             min_score=float(spec["min_score"]),
             significant_width=float(spec["significant_width"]),
+            min_face_share=float(spec["min_face_share"]),
             min_luma=float(spec["min_luma"]),
             max_outside_landmarks=int(spec["max_outside_landmarks"]),
             min_part_contrast=float(spec["min_part_contrast"]),
@@ -184,9 +210,9 @@ def _resized(rgb: RGB, scale: float) -> RGB:
     return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=interpolation), dtype=np.uint8)
 
 
-def _search(image: RGB, upsample: int, min_score: float) -> list[tuple[tuple[float, float, float, float], float, int]]:
+def _search(image: RGB, upsample: int, min_score: float) -> list[_Found]:
     rects, scores, indices = _detector.call(lambda detector: detector.run(image, upsample, min_score))
-    found = []
+    found: list[_Found] = []
     for rect, score, index in zip(rects, scores, indices, strict=True):
         if score >= min_score:
             found.append(((rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1), float(score), int(index)))
@@ -205,16 +231,99 @@ def find_faces(rgb: RGB, limits: FaceLimits) -> list[Face]:
     widest = max((rect[2] - rect[0] for rect, _, _ in found), default=0)
     if widest * limits.significant_width < _WINDOW:  # a significant face below the window would have been missed
         found = _search(small, 1, limits.min_score)
-    faces = [_face(image, rect, score, index, scale) for rect, score, index in found]
+    found = [(_unscaled(rect, scale), score, index) for rect, score, index in found]
+    floor = _WINDOW / 2 / (scale if small is not image else 1.0)  # the narrowest face the searches above find
+    found += _fine_search(image, found, floor, limits)
+    faces = [_face(image, rect, score, index) for rect, score, index in found]
     faces.sort(key=lambda face: (face.width, face.score), reverse=True)
     if not faces:
         return []
     return [face for face in faces if face.width >= limits.significant_width * faces[0].width]
 
 
-def _face(image: RGB, rect: tuple[float, float, float, float], score: float, index: int, scale: float) -> Face:
+def min_face_width(width: int, height: int, limits: FaceLimits) -> float:
+    """The narrowest face :func:`find_faces` finds anywhere in a ``width`` x ``height`` image: ``min_face_share`` of
+    its shorter side, and never under :data:`MIN_FACE` px of its checked decode (``x-media-budget.decode_max_side``).
+
+    The docs give no smallest face. A face under ``min_face_share`` of the shorter side is not a portrait's subject
+    (emo's own proportion rule refuses anything under 0.15), and searching for smaller ones costs seconds per image
+    (a 2000 px photo without a face: 0.6 s → 3.8 s). The share keeps the fine search to the images that need it, the
+    very wide ones (a 200 px face in a 7000x1000 banner is 1/5 of its height but 23 px once the image is 800 px
+    wide); the decode floor is what that decode can show: dlib's window upsampled once (160 px of a 7000 px side)."""
+    decode_floor = MIN_FACE * max(1.0, max(width, height) / decode_max_side())
+    return max(decode_floor, limits.min_face_share * min(width, height))
+
+
+def _fine_search(image: RGB, found: list[_Found], floor: float, limits: FaceLimits) -> list[_Found]:
+    """The faces narrower than ``floor`` (the whole-image searches' smallest) that could still be significant
+    beside ``found``, down to :func:`min_face_width`: searched in overlapping tiles, each scaled so that the
+    narrowest face wanted fills dlib's window (the coarsest scale that finds it), one at a time."""
     height, width = image.shape[:2]
-    x1, y1, x2, y2 = (round(value / scale) for value in rect)
+    widest = max((rect[2] - rect[0] for rect, _, _ in found), default=0.0)
+    smallest = max(min_face_width(width, height, limits), limits.significant_width * widest)
+    if smallest >= floor:  # nothing the searches above could have missed
+        return []
+    zoom = _WINDOW / smallest
+    overlap = math.ceil(_OVERLAP * floor)
+    side = max(2 * overlap, math.floor(TILE_SIDE / zoom))
+    seen: list[_Found] = []
+    for y1, y2 in _spans(height, side, overlap):
+        for x1, x2 in _spans(width, side, overlap):
+            tile = _resized(image[y1:y2, x1:x2], zoom)  # a view of the image, resized: the only copy
+            for rect, score, index in _search(tile, 0, limits.min_score):
+                box = (x1 + rect[0] / zoom, y1 + rect[1] / zoom, x1 + rect[2] / zoom, y1 + rect[3] / zoom)
+                if not _cut(box, (x1, y1, x2, y2), width, height, _EDGE * floor):
+                    seen.append((box, score, index))
+    kept: list[_Found] = []
+    for candidate in sorted(seen, key=lambda item: item[1], reverse=True):  # the best-scored box of each face
+        if not any(_same_face(candidate[0], other[0]) for other in [*found, *kept]):  # found: as it was found
+            kept.append(candidate)
+    return kept
+
+
+def _spans(length: int, side: int, overlap: int) -> list[tuple[int, int]]:
+    """Equal spans of at most ``side`` covering ``0..length``, each overlapping the next by ``overlap``."""
+    if length <= side:
+        return [(0, length)]
+    count = math.ceil((length - overlap) / (side - overlap))
+    step = (length - overlap) / count
+    return [(round(i * step), min(length, round(i * step + step + overlap))) for i in range(count)]
+
+
+def _cut(box: _Rect, tile: Box, width: int, height: int, edge: float) -> bool:
+    """Whether ``box`` comes within ``edge`` of a side of ``tile`` inside the image: a face the tile may cut, which
+    the neighbouring tile holds whole."""
+    bx1, by1, bx2, by2 = box
+    tx1, ty1, tx2, ty2 = tile
+    return (
+        (tx1 > 0 and bx1 < tx1 + edge)
+        or (ty1 > 0 and by1 < ty1 + edge)
+        or (tx2 < width and bx2 > tx2 - edge)
+        or (ty2 < height and by2 > ty2 - edge)
+    )
+
+
+def _same_face(a: _Rect, b: _Rect) -> bool:
+    """Overlapping boxes (IoU at least :data:`_SAME_FACE_IOU`), or one's centre inside the other."""
+    inter = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    if union > 0 and inter / union >= _SAME_FACE_IOU:
+        return True
+
+    def inside(point: tuple[float, float], box: _Rect) -> bool:
+        return box[0] <= point[0] < box[2] and box[1] <= point[1] < box[3]
+
+    return inside(((a[0] + a[2]) / 2, (a[1] + a[3]) / 2), b) or inside(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2), a)
+
+
+def _unscaled(rect: _Rect, scale: float) -> _Rect:
+    x1, y1, x2, y2 = (value / scale for value in rect)
+    return (x1, y1, x2, y2)
+
+
+def _face(image: RGB, rect: _Rect, score: float, index: int) -> Face:
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (round(value) for value in rect)
     shape = _landmarks.call(lambda predictor: predictor(image, dlib.rectangle(x1, y1, x2 - 1, y2 - 1)))
     points = np.array([(point.x, point.y) for point in shape.parts()], dtype=np.int64)
     box = (max(0, x1), max(0, y1), min(width, x2), min(height, y2))
