@@ -10,7 +10,7 @@ BASE_URL ?= http://$(HOST):$(PORT)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv node redis chromium mock test lint generate check-generated check-install contract contract-live bench soak clean
+.PHONY: venv node redis chromium mock test test-serial lint generate check-generated check-install contract contract-live bench soak clean
 
 # Debian packages the tests start themselves (on free loopback ports), installed when missing.
 APT_INSTALL = SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq
@@ -40,9 +40,14 @@ chromium:
 mock: venv
 	$(BIN)/dashscope-mock serve --host $(HOST) --port $(PORT) --media-checks $(MEDIA_CHECKS)
 
-## Every test: spec, mock, SDK, media, the dashboard in headless Chromium and the in-process contract tests.
+## Every test: spec, mock, SDK, media, the dashboard in headless Chromium and the in-process contract tests, on every
+## core (pytest-xdist; each test has its own ports, folders and servers). make test-serial: one process, same tests.
+TEST_WORKERS ?= auto
 test: venv node redis chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+test-serial: venv node redis chromium
+	$(BIN)/python -m pytest -q -p no:xdist
 
 ## Spec validators and linters, ruff and mypy on the hand-written code.
 lint: venv node

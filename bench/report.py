@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import batch, engine, face_detect, redis_state
+from . import batch, engine, face_detect, redis_state, test_suite
 from ._servers import ROOT
 from .report_soak import render_soak
 
@@ -352,6 +352,9 @@ def render() -> Path:
     face_detect_rows = load("face_detect")
     if face_detect_rows:
         face_detect.render(face_detect_rows, out)
+    suite = load("test_suite")
+    if suite:
+        test_suite.render(suite, out)
     out.append(NARRATIVE)
     DOC.write_text("\n".join(out).rstrip() + "\n")
     if bench:

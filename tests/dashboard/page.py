@@ -87,10 +87,16 @@ class Dashboard:
         return bool(self.find_all(css))
 
     def text(self, css: str) -> str:
-        """The element's text as rendered (``textContent`` when it is not displayed)."""
-        element = self.find(css)
-        shown = element.text
-        return shown if element.is_displayed() else str(element.get_attribute("textContent") or "")
+        """The element's text as rendered (``textContent`` when it is not displayed), read again if the page
+        re-rendered the element meanwhile (the change feed replaces list items as it ticks)."""
+
+        def read(_: Chrome) -> tuple[str]:
+            element = self.find(css)
+            shown = element.text
+            return (shown if element.is_displayed() else str(element.get_attribute("textContent") or ""),)
+
+        (shown,) = self.wait(read, f"the text of {css}")
+        return shown
 
     def visible(self, css: str, what: str | None = None) -> WebElement:
         return self.wait(ec.visibility_of_element_located((By.CSS_SELECTOR, css)), what or css)

@@ -77,9 +77,10 @@ def test_a_scenario_added_on_the_page_fails_the_next_task_with_its_code(
     [scenario] = dashboard.wait(lambda d: served.get("/_mock/scenarios")["data"], "a scenario in GET /_mock/scenarios")
     assert (scenario["model"], scenario["code"], scenario["remaining"]) == ("liveportrait", NO_FACE, 1)
     item_css = f"#scenarios-list li[data-id='{scenario['id']}']"
-    item = dashboard.visible(item_css, "the scenario in #scenarios-list")
-    assert "liveportrait" in item.text and NO_FACE in item.text
-    assert remaining_shown(item.text) == 1, item.text
+    dashboard.visible(item_css, "the scenario in #scenarios-list")
+    shown = dashboard.text(item_css)
+    assert "liveportrait" in shown and NO_FACE in shown
+    assert remaining_shown(shown) == 1, shown
 
     task_id = sdk.video_synthesis.liveportrait(IMAGE_URL, AUDIO_URL).task_id
     dashboard.tab("tasks")
@@ -92,14 +93,15 @@ def test_a_scenario_added_on_the_page_fails_the_next_task_with_its_code(
     left = [s for s in served.get("/_mock/scenarios")["data"] if s["id"] == scenario["id"]]
     if left:  # the API keeps a used-up scenario with remaining 0: the page shows 0
         assert left[0]["remaining"] == 0
-        dashboard.wait(lambda d: remaining_shown(dashboard.find(item_css).text) == 0, "remaining 0 in the list")
+        dashboard.wait(lambda d: remaining_shown(dashboard.text(item_css)) == 0, "remaining 0 in the list")
     else:  # the API drops it: so does the page
         dashboard.wait(ec.invisibility_of_element_located((By.CSS_SELECTOR, item_css)), "the scenario gone")
     dashboard.screenshot("-scripting")
 
     dashboard.tab("tasks")
     dashboard.open_task(task_id)
-    failure = dashboard.visible("#task-failure").text
+    dashboard.visible("#task-failure")
+    failure = dashboard.text("#task-failure")
     assert failure.startswith(f"{NO_FACE}:") and "No human face detected." in failure, failure
     assert dashboard.timeline()[-1] == "FAILED"
     dashboard.screenshot()
@@ -133,9 +135,9 @@ def test_the_journal_lists_sdk_calls_and_filters_them_by_text_and_operation(
     dashboard.wait(lambda d: sorted(dashboard.journal_rows()) == every, f"journal rows {every}")
     seq = entries[0]["seq"]
     row = f"#journal-table tr[data-seq='{seq}']"
-    assert dashboard.find(f"{row} td.method").text == entries[0]["method"]
-    assert dashboard.find(f"{row} td.status").text == str(entries[0]["status"])
-    assert dashboard.find(f"{row} td.request-id").text == entries[0]["request_id"]
+    assert dashboard.text(f"{row} td.method") == entries[0]["method"]
+    assert dashboard.text(f"{row} td.status") == str(entries[0]["status"])
+    assert dashboard.text(f"{row} td.request-id") == entries[0]["request_id"]
 
     # the text filter: getTask is the operation of two entries and appears in no other field of the third
     gets = sorted(e["seq"] for e in entries if e["operation"] == "getTask")

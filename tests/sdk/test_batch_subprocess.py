@@ -16,14 +16,25 @@ from pathlib import Path
 
 import pytest
 
+from dashscope_mock.plugins import ModelTiming, load_registry
 from dashscope_mock.testing import MockDashScope, mock_dashscope
 
 from .test_batch import twenty_jobs, write_jsonl
 
 
+def quick_timings() -> dict[str, ModelTiming]:
+    """Each model's statuses of the fast profile, 0.1 s each: a job takes one poll of the batch's (1 s), not three.
+    videoretalk's one lane still makes the run last several seconds, so the kill lands mid-run."""
+    registry = load_registry()
+    return {
+        model: ModelTiming(0.0, tuple((status, 0.1) for status in registry.video(model).timings["fast"].statuses))
+        for model in ("liveportrait", "emo-v1", "videoretalk")
+    }
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[MockDashScope, str]]:
-    with mock_dashscope(seed=5, frozen_clock=False) as mock, mock.serve() as base_url:
+    with mock_dashscope(seed=5, frozen_clock=False, timings=quick_timings()) as mock, mock.serve() as base_url:
         yield mock, base_url
 
 
