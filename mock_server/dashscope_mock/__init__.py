@@ -16,6 +16,9 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._entry import mock_extra_error
+from ._quiet_imports import install as _quiet_connexion_import
+
+_quiet_connexion_import()  # connexion's import-time warnings are not the user's (see ``_quiet_imports``)
 
 if TYPE_CHECKING:
     from .app import ConnectionDropped, MockApp, create_app

@@ -33,7 +33,7 @@ from connexion.lifecycle import ConnexionResponse
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.security import BearerSecurityHandler
-from connexion.validators import FormDataValidator, MultiPartFormDataValidator
+from connexion.validators import FormDataValidator
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
@@ -60,7 +60,7 @@ from .handlers import HANDLERS
 from .keys import account, masked
 from .routing import CONTROL_BASE, router
 from .seam import Media
-from .validation import DashScopeBodyValidator, DashScopeParameterValidator
+from .validation import DashScopeBodyValidator, DashScopeMultiPartValidator, DashScopeParameterValidator
 
 __all__ = ["ConnectionDropped", "MockApp", "connexion_app", "create_app"]
 
@@ -125,7 +125,7 @@ def connexion_app() -> connexion.AsyncApp:
                 {
                     "*/*json": DashScopeBodyValidator,
                     "application/x-www-form-urlencoded": FormDataValidator,
-                    "multipart/form-data": MultiPartFormDataValidator,
+                    "multipart/form-data": DashScopeMultiPartValidator,
                 }
             ),
         },
@@ -221,6 +221,8 @@ class MockApp:
                 await send_wrapper({"type": "http.response.body", "body": body})
                 return
             faults = [] if control else backend.faults.pick(method, path, operation)
+            for fault in faults:  # the journal names what touched the request (verification shows it)
+                context.add_note(f"fault #{fault.id} ({fault.kind})")
             kinds = {fault.kind: fault for fault in faults}
             if "latency" in kinds:
                 await asyncio.sleep(kinds["latency"].latency_seconds)

@@ -25,13 +25,14 @@ from .clock import Clock, RealClock, VirtualClock, clock_latest, format_service_
 from .config import MockConfig
 from .ids import IdFactory
 from .plugins import ModelRegistry, ModelTiming, load_registry
-from .scripting import Scenario
+from .scripting import Fault, Scenario
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
 from .services.media_runner import InlineRunner, ProcessRunner, Runner
 from .services.rates import RateLimiter
 from .services.results import ResultLinks
 from .services.scheduling import Scheduler
+from .services.script_checks import ScriptError, check_fault, check_scenario_fields
 from .services.task_work import TaskWork
 from .services.tasks import TaskService
 from .services.uploads import UploadService
@@ -218,8 +219,11 @@ class Backend:
         values: Mapping[str, Any] | None = None,
         operation: str | None = None,
     ) -> Scenario:
-        """Script the next ``times`` requests of ``model``; raises ``ValueError`` for an unknown code."""
-        detector = self.registry.is_detector(model)
+        """Script the next ``times`` requests of ``model``; ``ScriptError`` (a ``ValueError``) naming the field for
+        anything that could not take effect: an unknown model, code or status."""
+        detector = self.registry.is_detector(model) if model in self.registry.names() else False
+        statuses = None if detector or model not in self.registry.names() else self.timing(model).statuses
+        check_scenario_fields(model, self.registry.names(), statuses, extra_seconds)
         found: CatalogueEntry | None = None
         if code is not None:
             found = error_catalogue().find(code, model=model, reason=reason)
@@ -227,9 +231,17 @@ class Backend:
                 # A detector reports its model's check failures (liveportrait-detect: "No human face detected.").
                 found = error_catalogue().find(code, reason=reason)
             if found is None:
-                raise ValueError(f"x-error-catalogue has no code {code!r} for model {model!r} (reason {reason!r})")
+                field, value = (
+                    ("reason", reason) if reason and error_catalogue().find(code, model=model) else ("code", code)
+                )
+                raise ScriptError(
+                    "scenario",
+                    field,
+                    value,
+                    f"x-error-catalogue has no such entry for {model!r}: see GET /_mock/catalogue",
+                )
         elif not extra_seconds:
-            raise ValueError("a scenario needs a code, extra_seconds or both")
+            raise ScriptError("scenario", "code", None, "a scenario needs a code, extra_seconds or both")
         if operation is None:
             stage = found.stage if found is not None else "task"
             operation = {"cancel": "cancel", "upload": "upload"}.get(stage, "detect" if detector else "submit")
@@ -242,6 +254,11 @@ class Backend:
             extra_seconds=dict(extra_seconds or {}),
             values=dict(values or {}),
         )
+
+    def add_fault(self, **fields: Any) -> Fault:
+        """A fault on matching requests; ``ScriptError`` naming the field when it could not fire as written."""
+        check_fault(fields)
+        return self.faults.add(**fields)
 
     # ------------------------------------------------------------------ reset
     def start(self) -> None:

@@ -29,6 +29,7 @@ from .events import EventStream, shutdown_probe
 from .keys import account
 from .routing import CONTROL_BASE as CONTROL_PREFIX
 from .services.feed import ChangeFeed, clock_body, dashboard_settings, task_item
+from .services.script_checks import ScriptError
 
 __all__ = ["CONTROL_HANDLERS"]
 
@@ -68,8 +69,6 @@ async def list_scenarios() -> Answer:
 async def create_scenario(body: dict[str, Any]) -> Answer:
     backend = _backend()
     model = body["model"]
-    if model not in backend.registry.names():
-        raise ApiError(404, "ModelNotFound", f"Unknown model {model!r}.")
     try:
         scenario = backend.add_scenario(
             model=model,
@@ -81,9 +80,12 @@ async def create_scenario(body: dict[str, Any]) -> Answer:
             values=body.get("values"),
             operation=body.get("operation"),
         )
-    except ValueError as exc:
-        status = 404 if body.get("code") else 400
-        raise ApiError(status, "NotFound" if status == 404 else "InvalidParameter", str(exc)) from exc
+    except ScriptError as exc:  # an unknown model or catalogue entry is not found (404), the rest a bad request
+        if exc.field == "model":
+            raise ApiError(404, "ModelNotFound", str(exc)) from exc
+        if exc.field in ("code", "reason") and exc.value is not None:
+            raise ApiError(404, "NotFound", str(exc)) from exc
+        raise ApiError(400, "InvalidParameter", str(exc)) from exc
     return scenario.as_dict(), 201
 
 
@@ -104,7 +106,10 @@ async def list_faults() -> Answer:
 
 async def create_fault(body: dict[str, Any]) -> Answer:
     fields = {k: v for k, v in body.items() if k != "times"}
-    fault = _backend().faults.add(times=body.get("times", 1), **fields)
+    try:
+        fault = _backend().add_fault(times=body.get("times", 1), **fields)
+    except ScriptError as exc:
+        raise ApiError(400, "InvalidParameter", str(exc)) from exc
     return fault.as_dict(), 201
 
 
@@ -180,6 +185,16 @@ async def get_result(
 
 async def post_object(body: dict[str, Any] | None = None, file: Any = None, **_: Any) -> Any:
     form = body or {}
+    try:
+        return await _store_object(form, file)
+    finally:  # the form's spooled files: connexion parsed them and leaves them open
+        for part in {id(value): value for value in [file, *form.values()] if hasattr(value, "close")}.values():
+            closed = part.close()
+            if inspect.isawaitable(closed):
+                await closed
+
+
+async def _store_object(form: dict[str, Any], file: Any) -> Any:
     fields = {str(k): str(v) for k, v in form.items() if k != "file" and not hasattr(v, "read")}
     if file is None:
         file = form.get("file")

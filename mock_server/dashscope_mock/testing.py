@@ -24,11 +24,12 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
 
+from . import verification as verify
 from .app import MockApp, create_app
 from .backend import Backend
 from .clock import VirtualClock
@@ -36,8 +37,17 @@ from .config import MockConfig
 from .keys import account
 from .scripting import Fault, JournalEntry, Scenario
 from .seam import Media
+from .services.script_checks import ScriptError, describe_schema_error
+from .validation import operation_validators
 
-__all__ = ["SUBMIT_PATH", "MockDashScope", "MockInternalError", "SyncASGITransport", "mock_dashscope"]
+__all__ = [
+    "SUBMIT_PATH",
+    "MockDashScope",
+    "MockInternalError",
+    "ScriptError",
+    "SyncASGITransport",
+    "mock_dashscope",
+]
 
 SUBMIT_PATH = "/api/v1/services/aigc/image2video/video-synthesis/"
 DEFAULT_KEY = "sk-mock-test"
@@ -171,21 +181,120 @@ class MockDashScope:
             server.should_exit = True
             thread.join(timeout=10)
 
-    # shortcuts
+    # time
     def advance(self, seconds: float) -> float:
+        """Move the virtual clock ``seconds`` forward, after letting the media work in flight finish (media checks
+        on) when that work runs on another thread (``transport()``, ``serve()``). Called on the event loop that
+        runs the work (``async_transport()``), it only moves the clock: use ``await async_advance(seconds)`` there.
+        So ``Client(sleep=mock.advance)`` and ``AsyncClient(sleep=mock.async_advance)`` wait on the virtual clock
+        with media checks on."""
+        self.settle()
         return self.backend.advance(seconds)
 
-    def scenario(self, model: str, code: str | None = None, *, times: int = 1, **kwargs: Any) -> Scenario:
-        return self.backend.add_scenario(model=model, code=code, times=times, **kwargs)
+    async def async_advance(self, seconds: float) -> float:
+        """``advance`` for the event loop that runs the mock (``async_transport()``): the media work first."""
+        await self.async_settle()
+        return self.backend.advance(seconds)
 
-    def fault(self, kind: str, operation: str = "*", **kwargs: Any) -> Fault:
-        return self.backend.faults.add(kind=kind, operation=operation, **kwargs)
+    def settle(self, timeout: float = 300.0) -> None:
+        """Let the media work in flight finish (media checks on: it takes real time, not the virtual clock's).
+        Nothing to do on the loop that runs it (see ``async_settle``) or with media checks off."""
+        loop = self.backend.pool.loop
+        if loop is None or not loop.is_running() or _running_loop() is loop:
+            return
+        asyncio.run_coroutine_threadsafe(self.backend.drain(), loop).result(timeout)
 
+    async def async_settle(self) -> None:
+        """``settle`` on the event loop that runs the mock's media work."""
+        loop = self.backend.pool.loop
+        if loop is None or loop is asyncio.get_running_loop():
+            await self.backend.drain()
+        else:
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.backend.drain(), loop))
+
+    # scripting: checked when made (an unknown field, operation, kind, model, code or status raises ScriptError)
+    def scenario(
+        self,
+        model: str,
+        code: str | None = None,
+        *,
+        reason: str | None = None,
+        times: int = 1,
+        operation: str | None = None,
+        url_contains: str | None = None,
+        extra_seconds: Mapping[str, float] | None = None,
+        values: Mapping[str, Any] | None = None,
+    ) -> Scenario:
+        """Script the next ``times`` requests of ``model`` (``POST /_mock/scenarios``'s fields): a catalogue
+        ``code`` (``reason`` tells entries of one code apart), extra time in some statuses, or both."""
+        body = _given(
+            model=model,
+            code=code,
+            reason=reason,
+            times=times,
+            operation=operation,
+            url_contains=url_contains,
+            extra_seconds=dict(extra_seconds) if extra_seconds is not None else None,
+            values=dict(values) if values is not None else None,
+        )
+        _check_schema("createScenario", body)
+        return self.backend.add_scenario(**body)
+
+    def fault(
+        self,
+        kind: str,
+        operation: str = "*",
+        *,
+        method: str | None = None,
+        path_contains: str | None = None,
+        times: int | None = 1,
+        probability: float = 1.0,
+        seed: int | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+        latency_seconds: float | None = None,
+    ) -> Fault:
+        """Trouble on matching requests (``POST /_mock/faults``'s fields): ``error`` (``status``, ``code``,
+        ``retry_after``), ``latency`` (``latency_seconds``) or ``drop``, on ``operation`` (an operationId, or ``*``).
+        ``assert_fired(fault)`` checks that it did."""
+        body = _given(
+            kind=kind,
+            operation=operation,
+            method=method,
+            path_contains=path_contains,
+            probability=probability,
+            seed=seed,
+            status=status,
+            code=code,
+            retry_after=retry_after,
+            latency_seconds=latency_seconds,
+        )
+        _check_schema("createFault", {**body, "times": times})
+        return self.backend.add_fault(times=times, **body)
+
+    # verification
     def requests(self, operation: str | None = None, **filters: Any) -> list[JournalEntry]:
         """The journal; ``key=`` takes a key in clear (the journal holds only its account, ``keys.account``)."""
         if filters.get("key") is not None:
             filters["key"] = account(filters["key"])
         return self.backend.journal.entries(operation=operation, **filters)
+
+    def assert_requested(
+        self, operation: str, *, times: int | None = None, at_least: int = 1, status: int | None = None, **filters: Any
+    ) -> list[JournalEntry]:
+        """Assert how often ``operation`` was requested (``times`` exactly, else ``at_least``), optionally with an
+        answer ``status``; the ``AssertionError`` lists the near misses. Returns the matching entries."""
+        return verify.requested(self, operation, times=times, at_least=at_least, status=status, **filters)
+
+    def assert_fired(self, scripted: Fault | Scenario, *, times: int | None = None) -> int:
+        """Assert that a fault or scenario fired (``times`` exactly, else at least once); returns how often. The
+        ``AssertionError`` shows the requests it could have matched."""
+        return verify.fired(self, scripted, times=times)
+
+    def unmatched(self) -> list[JournalEntry]:
+        """Requests that matched no operation of the spec (a wrong path or method: the service's 404/405)."""
+        return [entry for entry in self.requests() if entry.operation is None]
 
     def reset(self) -> None:
         self.backend.reset()
@@ -205,6 +314,26 @@ class MockDashScope:
         unexpected = self.backend.runner.unexpected
         if unexpected:
             raise MockInternalError(f"{len(unexpected)} unexpected error(s) in the mock's media work: {unexpected[0]}")
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields a shortcut was given (``None``: left to the default), as the control plane's request body."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _check_schema(operation_id: str, body: Mapping[str, Any]) -> None:
+    """The control plane's request schema of ``operation_id`` (the object connexion's hook asks, so the Python
+    shortcuts and ``POST /_mock/...`` refuse alike), as a ``ScriptError`` naming the field."""
+    error = operation_validators()[operation_id].body_error(body)
+    if error is not None:
+        raise describe_schema_error(operation_id, error, body)
 
 
 @contextlib.contextmanager

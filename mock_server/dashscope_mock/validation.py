@@ -24,23 +24,28 @@ from typing import Any
 
 import jsonschema_rs
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import JSONRequestBodyValidator, MultiPartFormDataValidator, ParameterValidator
 from jsonschema import Draft4Validator
 from jsonschema.exceptions import ValidationError, best_match
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartParser
 
 from dashscope_openapi import load_control_spec, load_spec
 
 from .context import RequestContext, current_request
-from .errors import catalogue_error, invalid_request
+from .errors import ApiError, catalogue_error, invalid_request
+from .services.script_checks import describe_schema_error
 
 __all__ = [
     "ASYNC_HEADER",
     "DashScopeBodyValidator",
+    "DashScopeMultiPartValidator",
     "DashScopeParameterValidator",
     "OperationValidator",
     "SchemaCheck",
     "branches",
     "check_body_in",
+    "control_operations",
     "error_path",
     "operation_validators",
     "parse_json_body",
@@ -181,6 +186,10 @@ class OperationValidator:
             if name in values and not check.accepts(values[name]):
                 raise invalid_request()
 
+    def body_error(self, body: Any) -> ValidationError | None:
+        """The first schema error of a body of an operation without per-model branches (the control plane's)."""
+        return self.body.first_error(body) if self.body is not None else None
+
     def check_body(self, body: Any, *, strict: bool = False) -> list[str]:
         """The body against the branch of its ``model`` (or the whole schema), with the catalogue's message. The
         undocumented keys it ignored (``input.prompt``, ...), none when ``strict`` (they are refused then)."""
@@ -212,12 +221,14 @@ class OperationValidator:
             if key not in known
         ]
 
-    @staticmethod
-    def _raise_first(check: SchemaCheck, body: Any, model: str | None) -> None:
+    def _raise_first(self, check: SchemaCheck, body: Any, model: str | None) -> None:
         error = check.first_error(body)
-        if error is not None:
-            kind, path = error_path(error)
-            raise invalid_request(model, kind, path)
+        if error is None:
+            return
+        if self.operation_id in control_operations():  # the mock's own API says what was wrong, and where
+            raise ApiError(400, "InvalidParameter", str(describe_schema_error(self.operation_id, error, body)))
+        kind, path = error_path(error)
+        raise invalid_request(model, kind, path)
 
 
 def check_body_in(context: RequestContext, validator: OperationValidator, body: Any) -> None:
@@ -225,6 +236,17 @@ def check_body_in(context: RequestContext, validator: OperationValidator, body: 
     ignored = validator.check_body(body, strict=context.backend.config.strict_fields)
     if ignored:
         context.add_note("undocumented fields ignored: " + ", ".join(ignored))
+
+
+@functools.cache
+def control_operations() -> frozenset[str]:
+    """The operationIds of the control spec (the mock's own API)."""
+    return frozenset(
+        operation["operationId"]
+        for item in load_control_spec()["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    )
 
 
 @functools.cache
@@ -258,6 +280,25 @@ class DashScopeBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     def _validate(self, body: Any) -> None:
         assert self._operation is not None  # _parse ran first
         check_body_in(current_request(), self._operation, body)
+
+
+class _ClosingMultiPartParser(MultiPartParser):
+    """starlette's multipart parser, its spooled files closed once parsed: connexion's validator parses a form to
+    check its fields (the files' contents are not checked) and drops it without closing them (a ``ResourceWarning``
+    per upload, an error in a suite under ``-W error``); the handler parses the form again for itself."""
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        await form.close()
+        return form
+
+
+class DashScopeMultiPartValidator(MultiPartFormDataValidator):  # type: ignore[misc]
+    """connexion's hook for multipart forms (the upload host's form POST), closing what it parsed."""
+
+    @property
+    def _form_parser_cls(self) -> type[MultiPartParser]:
+        return _ClosingMultiPartParser
 
 
 class DashScopeParameterValidator(ParameterValidator):  # type: ignore[misc]

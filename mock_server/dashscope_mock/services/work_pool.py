@@ -52,6 +52,11 @@ class WorkPool:
         self._ticker: asyncio.Task[None] | None = None
         self._claims = 0
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop this pool's work runs on (the last one that used it), if any."""
+        return self._loop
+
     def _bind(self) -> asyncio.AbstractEventLoop | None:
         """The running loop; a pool used from a new loop (a test's) forgets the tasks of the old one."""
         try:
