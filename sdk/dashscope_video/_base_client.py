@@ -31,7 +31,7 @@ from ._uploads import UploadState
 from ._version import __version__
 from .types import R, Task
 
-__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_UPLOAD_TIMEOUT", "USER_AGENT", "BaseClient", "wrap_transport_error"]
+__all__ = ["DEFAULT_TIMEOUT", "DEFAULT_UPLOAD_TIMEOUT", "USER_AGENT", "BaseClient", "endpoint", "wrap_transport_error"]
 
 USER_AGENT = f"dashscope-video/{__version__} httpx/{httpx.__version__}"
 DEFAULT_TIMEOUT = 60.0
@@ -195,7 +195,20 @@ def wrap_transport_error(exc: httpx.TransportError) -> APIConnectionError:
     request = None
     with contextlib.suppress(RuntimeError):  # a transport error raised outside a request has none
         request = exc.request
-    where = f" ({request.method} {request.url.host}{request.url.path})" if request is not None else ""
+    where = f" ({request.method} {endpoint(request.url)})" if request is not None else ""
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"request timed out{where}: {type(exc).__name__}", request=request)
     return APIConnectionError(f"connection failed{where}: {type(exc).__name__}: {exc}", request=request)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def endpoint(url: httpx.URL) -> str:
+    """``scheme://host:port/path`` of a URL for a message: the port always (a wrong one is a common cause of a
+    refused connection), never the user info or the query (a signed result link's signature, a key)."""
+    if not url.scheme or not url.host:
+        return url.path
+    host = f"[{url.host}]" if ":" in url.host else url.host  # an IPv6 address
+    port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    return f"{url.scheme}://{host}{f':{port}' if port else ''}{url.path}"

@@ -14,14 +14,19 @@ import httpx
 
 from ._client import AsyncClient
 from ._clock import Clock
+from ._config import ENV_API_KEY, resolve_api_key
+from ._errors import ConfigurationError
 from ._retry import RetryPolicy
-from .lib.batch import DEFAULT_CONCURRENCY, BatchProgress, BatchReport, arun_batch, summary
+from .lib.batch import DEFAULT_CONCURRENCY, BatchProgress, BatchReport, JobResult, arun_batch, summary
 
-__all__ = ["add_batch_parser", "client_options", "run_batch_command"]
+__all__ = ["BatchDisplay", "add_batch_parser", "client_options", "job_state", "run_batch_command"]
 
 
 def client_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The client's configuration from the options every command takes (both clients take the same)."""
+    """The client's configuration from the options every command takes (both clients take the same). A missing key
+    is reported here, in the command line's words: the client's own message names its ``api_key=`` argument."""
+    if resolve_api_key(args.api_key) is None:
+        raise ConfigurationError(f"no API key: pass --api-key KEY or set {ENV_API_KEY}")
     return {
         "api_key": args.api_key,
         "base_url": args.base_url,
@@ -70,9 +75,8 @@ class BatchDisplay:
             )
         elif progress.changed is not None:
             job = progress.changed
-            detail = job.output if job.state == "succeeded" else f"{job.code}: {job.message}"
             self.stream.write(
-                f"[{_duration(progress.elapsed):>7}] line {job.line} {job.name} ({job.model}) {job.state} {detail}  "
+                f"[{_duration(progress.elapsed):>7}] line {job.line} {job.name} ({job.model}) {job_state(job)}  "
                 f"({progress.done + progress.failed}/{progress.total})\n"
             )
         self.stream.flush()
@@ -81,6 +85,18 @@ class BatchDisplay:
         if self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def job_state(job: JobResult) -> str:
+    """The job's state and what is known of it — its output, its service's code and message, or its task id — and
+    nothing that is not known (a job reported while in flight, e.g. on Ctrl-C, has no code yet)."""
+    if job.state == "succeeded":
+        details = [job.output]
+    elif job.state in ("failed", "unknown"):
+        details = [": ".join(part for part in (job.code, job.message) if part)]
+    else:  # queued, submitting, submitted: the task, once there is one
+        details = [job.task_id]
+    return " ".join([job.state, *(detail for detail in details if detail)])
 
 
 def _duration(seconds: float | None) -> str:
@@ -118,6 +134,6 @@ def run_batch_command(
             print(json.dumps(asdict(result), ensure_ascii=False, sort_keys=True))
     for result in report.results:
         if result.state != "succeeded" and not args.quiet:
-            print(f"line {result.line} {result.name}: {result.state} {result.code}: {result.message}", file=sys.stderr)
+            print(f"line {result.line} {result.name}: {job_state(result)}", file=sys.stderr)
     print(f"batch: {summary(report.results)} (state: {report.state_file})", file=sys.stderr)
     return 0 if report.ok else 4

@@ -11,10 +11,12 @@ Two independent ways to catch an HTTP error:
 
 An error raised for a 400 ``InvalidFile.FPS`` is an instance of both ``BadRequestError`` and ``errors.InvalidFile``
 (its class is the generated ``BadRequestError[InvalidFile]``). A task that ends FAILED with ``InvalidFile.FPS`` raises
-``TaskFailed[InvalidFile]``: a ``TaskFailed`` *and* an ``errors.InvalidFile``. A code the catalogue does not know
-still maps to its status class (and to its family class when the family is known).
+``TaskFailed[InvalidFile]``: a ``TaskFailed`` *and* an ``errors.InvalidFile``; emo-detect-v1 rejecting an image before
+an emo-v1 submit raises ``DetectionRejected[InvalidFile]``. A code the catalogue does not know still maps to its
+status class (and to its family class when the family is known).
 
-No code, status or message is written here: the catalogue is the only table.
+No code, status or message is written here: the catalogue is the only table. The one addition is
+``FAMILY_SPELLINGS``: the service's misspelt family names, each read as the family it misspells.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ __all__ = [
     "TaskCanceled",
     "TaskError",
     "TaskFailed",
+    "TaskNotFinished",
     "TaskNotFound",
     "UploadError",
     "WaitTimeout",
@@ -74,14 +77,17 @@ class ConfigurationError(DashScopeError, ValueError):
 class CodeFamilyError(DashScopeError):
     """Base of the per-code-family classes generated from the catalogue (``errors.InvalidFile``, ...).
 
-    Instances are always also an ``APIStatusError`` (an HTTP error answer) or a ``TaskFailed`` (a task that ended
-    FAILED), so ``code``, ``message`` and ``request_id`` are always there.
+    Instances are always also an ``APIStatusError`` (an HTTP error answer), a ``TaskFailed`` (a task that ended
+    FAILED) or a ``DetectionRejected`` (emo-detect-v1 said no), so ``code``, ``message`` and ``request_id`` are always
+    there.
     """
 
     family: ClassVar[str] = ""
     """The family name, e.g. ``InvalidFile``."""
     known_codes: ClassVar[frozenset[str]] = frozenset()
-    """The catalogue's codes in this family."""
+    """The catalogue's codes in this family (under any of its spellings)."""
+    spellings: ClassVar[frozenset[str]] = frozenset()
+    """Other names the service gives this family, e.g. ``InvalidParamter`` for ``InvalidParameter``."""
 
     code: str | None
     message: str
@@ -214,16 +220,20 @@ class ResultExpired(DownloadError):
 
 class DetectionRejected(DashScopeError):
     """``video_synthesis.emo`` without boxes ran emo-detect-v1 first, and it rejected the image (``detection`` holds
-    its verdict)."""
+    its verdict; ``code``, ``message`` and ``request_id`` are the detector's)."""
 
-    def __init__(self, code: str | None, message: str | None, detection: object = None) -> None:
+    def __init__(
+        self, code: str | None, message: str | None, detection: object = None, *, request_id: str | None = None
+    ) -> None:
         super().__init__(f"emo-detect-v1 rejected the image: {code or ''} {message or ''}".strip())
         self.code = code
+        self.message = message or "emo-detect-v1 rejected the image"
+        self.request_id = request_id
         self.detection = detection
 
 
 class TaskError(DashScopeError):
-    """A task did not end SUCCEEDED (or the wait for it gave up)."""
+    """A task did not end SUCCEEDED (or has not ended yet, or the wait for it gave up)."""
 
     def __init__(self, message: str, *, task_id: str, task: Task[Any] | None = None) -> None:
         super().__init__(message)
@@ -261,6 +271,15 @@ class TaskFailed(TaskError):
 
 class TaskCanceled(TaskError):
     """The task ended CANCELED."""
+
+
+class TaskNotFinished(TaskError):
+    """The task has not ended (``status`` is PENDING, RUNNING, ...), so it has no result yet: ``tasks.wait`` for it
+    first. Raised by ``tasks.download``, which queries a task once and never waits."""
+
+    def __init__(self, message: str, *, task_id: str, task: Task[Any] | None, status: str) -> None:
+        super().__init__(message, task_id=task_id, task=task)
+        self.status = status
 
 
 class TaskNotFound(TaskError):
@@ -315,21 +334,36 @@ def _build_status_classes() -> Mapping[int, type[APIStatusError]]:
     return MappingProxyType(classes)
 
 
+FAMILY_SPELLINGS: Mapping[str, str] = MappingProxyType({"InvalidParamter": "InvalidParameter"})
+"""Family names as the service misspells them -> the family they mean. The catalogue keeps codes exactly as sent
+(liveportrait's 400 is ``InvalidParamter.OutOfDefinition``, "sic" in its source), but a user who catches
+``errors.InvalidParameter`` means that one too. Only spellings the catalogue documents belong here."""
+
+
+def family_name(code: str) -> str:
+    """The family a code (or a family name) belongs to: its first dotted part, spelt as the family is."""
+    first = code.split(".", 1)[0]
+    return FAMILY_SPELLINGS.get(first, first)
+
+
 def _build_family_classes() -> Mapping[str, type[CodeFamilyError]]:
     catalogue = error_catalogue()
     classes: dict[str, type[CodeFamilyError]] = {}
-    for name in sorted(catalogue.families()):
+    for name in sorted({family_name(raw) for raw in catalogue.families()}):
         if not name.isidentifier():  # pragma: no cover - the catalogue's codes are identifiers
             raise ValueError(f"catalogue code family {name!r} is not a Python identifier")
-        codes = frozenset(code for code in catalogue.codes() if code.split(".", 1)[0] == name)
+        codes = frozenset(code for code in catalogue.codes() if family_name(code) == name)
+        spellings = frozenset(raw for raw in catalogue.families() if raw != name and family_name(raw) == name)
+        also = "".join(f" (and {raw}.*, the service's spelling)" for raw in sorted(spellings))
         classes[name] = type(
             name,
             (CodeFamilyError,),
             {
                 "family": name,
                 "known_codes": codes,
+                "spellings": spellings,
                 "__module__": "dashscope_video.errors",
-                "__doc__": f"Errors whose code is {name} or {name}.*: {', '.join(sorted(codes))}.",
+                "__doc__": f"Errors whose code is {name} or {name}.*{also}: {', '.join(sorted(codes))}.",
             },
         )
     return MappingProxyType(classes)
@@ -348,9 +382,10 @@ def for_status(status: int) -> type[APIStatusError]:
 
 
 def family(name: str) -> type[CodeFamilyError]:
-    """The code-family class named ``name`` (e.g. ``"InvalidFile"``); ``KeyError`` for a family the catalogue lacks."""
+    """The code-family class named ``name`` (e.g. ``"InvalidFile"``; a spelling of ``FAMILY_SPELLINGS`` gives the
+    family it means); ``KeyError`` for a family the catalogue lacks."""
     try:
-        return FAMILY_CLASSES[name]
+        return FAMILY_CLASSES[FAMILY_SPELLINGS.get(name, name)]
     except KeyError:
         raise KeyError(f"no code family {name!r} in the error catalogue") from None
 
@@ -361,12 +396,12 @@ def for_code(code: str) -> type[CodeFamilyError]:
 
 
 def families() -> Mapping[str, type[CodeFamilyError]]:
-    """Every code-family class by name."""
+    """Every code-family class by name (one per family; misspellings are not keys, ``family()`` resolves them)."""
     return FAMILY_CLASSES
 
 
 def _combine(base: type[DashScopeError], code: str | None) -> type[Any]:
-    fam = FAMILY_CLASSES.get(code.split(".", 1)[0]) if code else None
+    fam = FAMILY_CLASSES.get(family_name(code)) if code else None
     if fam is None:
         return base
     key = (base, fam)
@@ -425,6 +460,15 @@ def task_failed(task: Task[Any]) -> TaskFailed:
     error: TaskFailed = cls(
         message, task_id=task.task_id, task=task, code=code, request_id=task.request_id, model=task.model
     )
+    return error
+
+
+def detection_rejected(
+    code: str | None, message: str | None, detection: object, request_id: str | None
+) -> DetectionRejected:
+    """The exception for an image emo-detect-v1 rejected: a ``DetectionRejected`` and its code's family."""
+    cls = _combine(DetectionRejected, code)
+    error: DetectionRejected = cls(code, message, detection, request_id=request_id)
     return error
 
 

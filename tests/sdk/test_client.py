@@ -392,13 +392,13 @@ def test_download_no_auth_header_and_no_result(fake: FakeDashScope, client: Clie
     assert "authorization" not in fake.requests("GET", "/results/")[0].headers
     pending = client.tasks.get(submit(client))
     assert pending.result is None
-    with pytest.raises(errors.DownloadError):
+    with pytest.raises(errors.TaskNotFinished):  # a Task as seen earlier: not queried again
         client.tasks.download(pending, tmp_path / "p.mp4")
     assert not (tmp_path / "p.mp4").exists()
 
 
 def test_download_of_a_handle_says_to_wait_first(client: Client, tmp_path: Path) -> None:
     handle = submit(client)
-    with pytest.raises(TypeError, match="takes a Task"):
-        client.tasks.download(handle, tmp_path / "h.mp4")  # type: ignore[arg-type]
+    with pytest.raises(errors.TaskNotFinished, match="wait for it first"):
+        client.tasks.download(handle, tmp_path / "h.mp4")
     assert list(tmp_path.iterdir()) == []

@@ -60,6 +60,7 @@ PUBLIC = [
     "TaskFailed",
     "TaskFailure",
     "TaskHandle",
+    "TaskNotFinished",
     "TaskNotFound",
     "TaskPage",
     "TaskStatus",

@@ -41,12 +41,33 @@ _PLACEHOLDER_BOX = [0, 0, 1, 1]
 
 
 class ManifestError(ValueError):
-    """The manifest has problems; ``problems`` lists each as ``line N: field: what``."""
+    """The manifest has problems; ``problems`` lists each as ``line N: field: what``. ``lines_read`` and
+    ``lines_with_problems`` give the extent (both ``None`` when the file could not be read at all)."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        problems: list[str],
+        *,
+        lines_read: int | None = None,
+        lines_with_problems: int | None = None,
+    ) -> None:
         shown = problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else [])
-        super().__init__(f"{path}: {len(problems)} problem(s):\n  " + "\n  ".join(shown))
+        extent = ""
+        if lines_read and lines_with_problems is not None:
+            extent = f"{_extent(lines_read, lines_with_problems)}. "
+        super().__init__(f"{path}: {extent}{len(problems)} problem(s):\n  " + "\n  ".join(shown))
         self.problems = problems
+        self.lines_read = lines_read
+        self.lines_with_problems = lines_with_problems
+
+
+def _extent(lines: int, bad: int) -> str:
+    """``2 of 20 lines have problems; the other 18 are valid``: how much of the manifest a fix has to touch."""
+    valid = lines - bad
+    have = "has" if bad == 1 else "have"
+    rest = "none is valid" if valid == 0 else f"the other {valid} {'is' if valid == 1 else 'are'} valid"
+    return f"{bad} of {lines} lines {have} problems; {rest}"
 
 
 @dataclass(frozen=True)
@@ -83,21 +104,26 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
     jobs: list[BatchJob] = []
     problems: list[str] = []
     names: dict[str, int] = {}
+    lines_read = 0
+    lines_with_problems = 0
     for line, row in rows:
+        lines_read += 1
+        problems_before = len(problems)
         if isinstance(row, str):
             problems.append(f"line {line}: {row}")
-            continue
-        job, found = _job(line, row, path.parent)
-        problems += found
-        if job is not None:
-            if job.name in names:
-                problems.append(f"line {line}: name: {job.name!r} is already the name of line {names[job.name]}")
-            names.setdefault(job.name, line)
-            jobs.append(job)
+        else:
+            job, found = _job(line, row, path.parent)
+            problems += found
+            if job is not None:
+                if job.name in names:
+                    problems.append(f"line {line}: name: {job.name!r} is already the name of line {names[job.name]}")
+                names.setdefault(job.name, line)
+                jobs.append(job)
+        lines_with_problems += len(problems) > problems_before
     if not jobs and not problems:
         problems.append("no jobs")
     if problems:
-        raise ManifestError(path, problems)
+        raise ManifestError(path, problems, lines_read=lines_read, lines_with_problems=lines_with_problems)
     return jobs
 
 

@@ -32,7 +32,7 @@ from .._generated import cancel_call, get_call
 from .._retry import PollPolicy, parse_retry_after, status_is_retryable
 from ..types import R, SucceededTask, Task, TaskStatus
 
-__all__ = ["ProgressCallback", "WaitProgress", "default_wait_timeout", "wait"]
+__all__ = ["ProgressCallback", "WaitProgress", "default_wait_timeout", "raise_if_finished", "wait"]
 
 SUCCEEDED: Final[TaskStatus] = "SUCCEEDED"
 FAILED: Final[TaskStatus] = "FAILED"
@@ -113,7 +113,7 @@ def wait(
                     return last
                 if last.status == SUCCEEDED:  # reported, not waited on forever
                     raise APIResponseValidationError(f"task {task_id} SUCCEEDED without a result", response=response)
-                _raise_if_finished(last)
+                raise_if_finished(last)
             elif status_is_retryable(response):
                 error = from_response(response)
                 retry_after = parse_retry_after(response)
@@ -150,7 +150,8 @@ def wait(
     )
 
 
-def _raise_if_finished(task: Task[Any]) -> None:
+def raise_if_finished(task: Task[Any]) -> None:
+    """Raise what a task that ended without success means: ``TaskFailed[...]``, ``TaskCanceled`` or ``TaskNotFound``."""
     if task.status == FAILED:
         raise task_failed(task)
     if task.status == CANCELED:

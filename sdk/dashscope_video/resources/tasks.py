@@ -133,11 +133,22 @@ class TaskPlans(Plans):
             )
         )
 
-    def download(self, task: Task[Any] | str, path: str | os.PathLike[str]) -> fx.Plan[Path]:
-        """Stream a SUCCEEDED task's result video (or a result URL) to ``path``: written to a temporary file in the
-        same folder and renamed, so ``path`` is either complete or absent. ``ResultExpired`` on 403; retried on
-        5xx and network errors."""
-        return (yield from downloads.download(self._client, task, path))
+    def download(self, task: str | TaskHandle[Any] | Task[Any], path: str | os.PathLike[str]) -> fx.Plan[Path]:
+        """Stream a SUCCEEDED task's result video to ``path``: written to a temporary file in the same folder and
+        renamed, so ``path`` is either complete or absent. ``task`` is what ``get`` takes (an id, a handle, a
+        ``Task``) or a result URL (``http(s)://``). An id or handle is queried once, never waited on: a task that has
+        not ended raises ``TaskNotFinished``, one that ended otherwise raises what ``wait`` would (``TaskFailed``,
+        ``TaskCanceled``, ``TaskNotFound``). ``ResultExpired`` on 403; retried on 5xx and network errors."""
+        source: Task[Any] | str
+        if isinstance(task, Task):
+            source = task
+        elif isinstance(task, TaskHandle):
+            source = yield from self.get(task)
+        elif isinstance(task, str):
+            source = downloads.as_result_url(task) or (yield from self.get(task))
+        else:
+            raise TypeError(f"download takes a task id, handle or Task, or a result URL, not {type(task).__name__}")
+        return (yield from downloads.download(self._client, source, path))
 
 
 def _pages_sync(

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from .. import _effects as fx
-from .._errors import DetectionRejected
+from .._errors import detection_rejected
 from .._generated import Parameters, parameters_class, submit_call
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, needs_resolve
@@ -53,13 +53,13 @@ class VideoSynthesisPlans(Plans):
         parameters: EmoParameters | None = None,
     ) -> fx.Plan[TaskHandle[EmoResult]]:
         """Submit emo-v1. Without boxes, emo-detect-v1 runs first (with ``ratio``) and ``DetectionRejected`` is raised
-        if it rejects the image."""
+        if it rejects the image (also an instance of its code's family, e.g. ``errors.InvalidFile``)."""
         if (face_bbox is None) != (ext_bbox is None):
             raise ValueError("pass both face_bbox and ext_bbox, or neither (then emo-detect-v1 finds them)")
         if face_bbox is None or ext_bbox is None:
             detection = yield from FaceDetectPlans(self._client).emo(image, ratio)
             if not detection.passed or detection.face_bbox is None or detection.ext_bbox is None:
-                raise DetectionRejected(detection.code, detection.message, detection)
+                raise detection_rejected(detection.code, detection.message, detection, detection.request_id)
             face_bbox, ext_bbox = detection.face_bbox, detection.ext_bbox
         boxes = {"face_bbox": list(face_bbox), "ext_bbox": list(ext_bbox)}
         return (yield from self._submit(EmoResult, {"image_url": image, "audio_url": audio}, boxes, parameters))
