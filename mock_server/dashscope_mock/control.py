@@ -42,6 +42,10 @@ def _backend() -> Backend:
     return current_request().backend
 
 
+async def get_health() -> Answer:
+    return OK, 200
+
+
 async def reset() -> Answer:
     _backend().reset()
     return OK, 200
@@ -280,6 +284,7 @@ def _md5(path: Path) -> str:
 
 
 CONTROL_HANDLERS: Mapping[str, Callable[..., Any]] = {
+    "getHealth": get_health,
     "resetMock": reset,
     "getClock": get_clock,
     "advanceClock": advance_clock,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,6 +36,7 @@ from .errors import ApiError, catalogue_error, invalid_request
 
 __all__ = ["base_url", "edge_refusal", "guard", "header_bytes", "valid_host"]
 
+logger = logging.getLogger("dashscope_mock")
 RawHeaders = Sequence[tuple[bytes, bytes]]
 # RFC 7230 ``Host = uri-host [ ":" port ]``, narrowed to what a client can mean: a DNS name (letters, digits, ``-``,
 # ``_``, dots), an IPv4 address or a bracketed IPv6 literal; the port 1-5 digits. No userinfo, path, space or ``%``.
@@ -44,7 +46,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "127.0.0.1", "
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # The control plane's documentation and the dashboard's page and assets: no state (the page's own API calls carry the
 # token, and everything else under /_mock keeps needing it).
-OPEN_CONTROL_PATHS = ("/_mock/ui", "/_mock/openapi.json", "/_mock/dashboard")
+OPEN_CONTROL_PATHS = ("/_mock/ui", "/_mock/openapi.json", "/_mock/dashboard", "/_mock/health")
 
 
 def _open_path(path: str) -> bool:
@@ -142,7 +144,10 @@ def guard(
     """The refusal of this request, or ``None`` to serve it."""
     host = headers.get("host", "")
     if config.bind_host is not None and not _host_allowed(config, scope, host):
-        return catalogue_error("AccessDenied", reason="generic")
+        logger.warning(
+            "refused Host %r: not a name of this server (--public-host %s accepts it)", host, _host_name(host)
+        )
+        return catalogue_error("AccessDenied", reason="foreign_host")
     if not control:
         return None
     if method in UNSAFE_METHODS and _cross_site(headers, host):

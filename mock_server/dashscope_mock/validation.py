@@ -30,7 +30,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser
 
-from dashscope_openapi import load_control_spec, load_spec
+from dashscope_openapi import limits, load_control_spec, load_spec
 
 from .context import RequestContext, current_request
 from .errors import ApiError, catalogue_error, invalid_request
@@ -129,11 +129,38 @@ def parse_json_body(raw: bytes, encoding: str = "utf-8") -> Any:
         raise invalid_request() from exc
     if not text.strip():
         return None
+    if _too_deep(text, int(limits()["request_body_max_depth"])):
+        raise invalid_request()
     try:
         # A name twice in an object: the later value wins (x-leniency.duplicate_keys).
         return json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise invalid_request() from exc
+
+
+def _too_deep(text: str, most: int) -> bool:
+    """Whether ``text`` nests arrays and objects more than ``most`` deep (brackets inside strings not counted).
+    Only a text with that many brackets at all is scanned."""
+    if text.count("[") + text.count("{") <= most:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > most:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def _not_json(constant: str) -> Any:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,3 +232,37 @@ def test_the_sqlite_stores_idle_rate_rows_are_dropped(tmp_path: Path) -> None:
         store.rates.hit(f"getPolicy:later-{index}", 7200.0, 100, 1.0)
     with sqlite3.connect(tmp_path / "state.db") as db:
         assert db.execute("SELECT COUNT(*) FROM rates WHERE at = 0").fetchone()[0] == 0
+
+
+# ------------------------------------------------------------------------------------------------- JSON depth
+@pytest.mark.parametrize("recursion_limit", [1_000, 100_000])
+def test_a_body_nested_past_its_bound_is_the_same_400_whatever_the_recursion_limit(
+    http: httpx.Client, recursion_limit: int
+) -> None:
+    """It was a RecursionError: a process with a higher recursion limit (some test libraries raise it) parsed the
+    body and answered a model's validation error instead."""
+    depth = int(limits()["request_body_max_depth"]) + 1
+    body = '{"model":"liveportrait","input":' + "[" * depth + "]" * depth + "}"
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(recursion_limit)
+    try:
+        answer = http.post(SUBMIT_PATH, content=body, headers={"Content-Type": "application/json"})
+    finally:
+        sys.setrecursionlimit(before)
+    message = "Required parameter(s) missing or invalid, please check the request parameters."
+    assert_error(answer, 400, "InvalidParameter", message)
+
+
+# ------------------------------------------------------------------------------------------------ health, Host
+def test_health_needs_no_token_and_says_nothing_else() -> None:
+    with mock_dashscope(control_token="tok", bind_host="0.0.0.0") as mock, mock.client() as http:
+        health = http.get("/_mock/health", headers={"Host": "127.0.0.1:8000"})
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        assert http.get("/_mock/clock", headers={"Host": "127.0.0.1:8000"}).status_code == 401
+
+
+def test_a_foreign_host_is_told_why_and_how_to_accept_it() -> None:
+    with mock_dashscope(bind_host="0.0.0.0") as mock, mock.client(headers=mock.headers) as http:
+        answer = http.get("/api/v1/tasks/abc", headers={"Host": "mock:8124"})
+    body = assert_error(answer, 403, "AccessDenied")
+    assert "Host" in body["message"] and "--public-host" in body["message"]
