@@ -159,4 +159,15 @@ grep -q SUCCEEDED "$tmp/submit.out" || fail "the liveportrait task did not succe
 stop_mock
 say "dashscope-mock serve with the extra: a liveportrait task submitted and waited for through it: SUCCEEDED"
 
+# A user's test file: README's "Testing your app with the mock" snippets (the fixture, the SDK wired to it, a scripted
+# failure, a fault, verification, media checks on the virtual clock), run under -W error in this fresh venv.
+mkdir -p "$tmp/user"
+"$repo/.venv/bin/python" -c 'import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);
+from tests.test_readme_testing_section import write_user_suite; print(write_user_suite(Path(sys.argv[2])))' \
+  "$repo" "$tmp/user" >"$tmp/user/count" || fail "could not write the user's test file from README"
+(cd "$tmp/user" && "$bin/python" -m pytest -W error -q -p no:cacheprovider test_readme.py) >"$tmp/user.log" 2>&1 ||
+  { cat "$tmp/user.log" >&2; fail "a user's test file (README's testing section) under -W error in the fresh venv"; }
+grep -q "$(cat "$tmp/user/count") passed" "$tmp/user.log" || fail "the user's tests did not all pass: $(tail -3 "$tmp/user.log")"
+say "a user's test file (README's testing section, $(cat "$tmp/user/count") tests) under -W error: passed"
+
 say "passed in $((SECONDS - started)) s"

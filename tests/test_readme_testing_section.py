@@ -41,15 +41,21 @@ def snippets() -> list[str]:
     return SNIPPET.findall(found.group(1))
 
 
-def test_the_sections_snippets_run_as_a_users_tests_under_w_error(tmp_path: Path) -> None:
+def write_user_suite(folder: Path) -> int:
+    """The section's snippets as ``folder/test_readme.py`` (``scripts/check_install.sh`` runs it in a fresh venv);
+    how many tests it holds."""
     code = snippets()
     assert len(code) >= 4
     # the snippets' relative paths are the repository's
     body = "\n\n".join(code).replace('"tests/fixtures/', f'"{ROOT}/tests/fixtures/')
-    (tmp_path / "test_readme.py").write_text(HELPERS + "\n\n" + body)
+    (folder / "test_readme.py").write_text(HELPERS + "\n\n" + body)
+    return len(re.findall(r"^def test_", body, re.M))
+
+
+def test_the_sections_snippets_run_as_a_users_tests_under_w_error(tmp_path: Path) -> None:
+    tests = write_user_suite(tmp_path)
     command = [sys.executable, "-m", "pytest", "-W", "error", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
     done = subprocess.run(
         [*command, "-p", "no:asyncio", "test_readme.py"], cwd=tmp_path, capture_output=True, text=True, check=False
     )
-    tests = len(re.findall(r"^def test_", body, re.M))
     assert done.returncode == 0 and f"{tests} passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
