@@ -88,6 +88,8 @@ async def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
         request_id = context.request_id
         if context.operation in OSS_OPERATIONS:  # the simulated OSS answers in its own terms, XML
             error = as_oss_error(error)
+        if error.status == 404 and error.code == "NotFound" and context.path == "/":  # a person opened the base URL
+            error = catalogue_error("NotFound", reason="mock_root")
         if error.status == 405:  # starlette only knows the first route of the path; the spec knows them all
             error.headers = {k: v for k, v in error.headers.items() if k.lower() != "allow"}
             error.headers["Allow"] = router().allowed(context.path)

@@ -17,7 +17,9 @@ _DIGEST = re.compile(r"[0-9a-f]{32}")
 def account(key: str) -> str:
     """The key as the mock keeps it: ``sk-…abcd#<hash>``."""
     digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    tail = key[-4:] if len(key) >= 12 else ""  # a short key keeps no characters: four would be most of it
+    # A short key keeps no characters (four would be most of it) but a tag of its hash, so that two test keys'
+    # tasks still look apart in listings and logs.
+    tail = key[-4:] if len(key) >= 12 else "~" + digest[:4]
     return f"{key[:3]}…{tail}{_SEPARATOR}{digest}"
 
 

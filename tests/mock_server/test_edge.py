@@ -266,3 +266,17 @@ def test_a_foreign_host_is_told_why_and_how_to_accept_it() -> None:
         answer = http.get("/api/v1/tasks/abc", headers={"Host": "mock:8124"})
     body = assert_error(answer, 403, "AccessDenied")
     assert "Host" in body["message"] and "--public-host" in body["message"]
+
+
+def test_the_base_url_points_to_the_docs_and_the_dashboard(http: httpx.Client) -> None:
+    body = assert_error(http.get("/"), 404, "NotFound")
+    assert "/ui" in body["message"] and "/_mock/dashboard" in body["message"]
+    assert assert_error(http.get("/nothing"), 404, "NotFound")["message"] == "Not found!"
+
+
+def test_short_keys_mask_apart_without_showing_their_characters() -> None:
+    from dashscope_mock.keys import masked
+
+    first, second = masked("sk-a1"), masked("sk-b2")
+    assert first != second and first.startswith("sk-…~") and "a1" not in first
+    assert masked("sk-0123456789abcdef") == "sk-…cdef"
