@@ -211,8 +211,8 @@ def sse_frame(event: str, data: Mapping[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), ensure_ascii=False)}\n\n".encode()
 
 
-def clock_view(now: float, time_text: str, offset: float, frozen: bool) -> dict[str, Any]:
-    return {"now": now, "time": time_text, "offset_seconds": offset, "frozen": frozen}
+def clock_view(now: float, time_text: str, offset: float, frozen: bool, utc_offset: str) -> dict[str, Any]:
+    return {"now": now, "time": time_text, "offset_seconds": offset, "frozen": frozen, "utc_offset": utc_offset}
 
 
 def data_view(items: Sequence[Scenario | Fault | JournalEntry]) -> dict[str, Any]:

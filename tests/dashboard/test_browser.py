@@ -173,6 +173,8 @@ def test_the_clock_advances_by_a_typed_value_and_reset_after_confirming_empties_
     dashboard.wait_connected()
     before = served.get("/_mock/clock")
     assert before["frozen"] is True and dashboard.text("#clock-frozen") == "frozen"
+    zone = f"(UTC{before['utc_offset']})"  # every time column says the service's zone
+    dashboard.wait(lambda d: dashboard.text("#journal-table th .tz") == zone, f"the journal's time column in {zone}")
     for task_id in task_ids:
         dashboard.wait_row(task_id)
 

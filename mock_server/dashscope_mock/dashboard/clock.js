@@ -21,6 +21,10 @@ export function renderClock(clock) {
   if (!clock) return;
   $("clock-time").textContent = text(clock.time);
   $("clock-time").title = clock.now !== undefined ? `epoch ${clock.now}` : "";
+  if (clock.utc_offset) {
+    // every time the page shows is the service's (Beijing unless configured): say which zone, once per column
+    for (const zone of document.querySelectorAll(".tz")) zone.textContent = `(UTC${clock.utc_offset})`;
+  }
   const frozen = $("clock-frozen");
   frozen.textContent = clock.frozen ? "frozen" : "flowing";
   frozen.dataset.frozen = clock.frozen ? "true" : "false";

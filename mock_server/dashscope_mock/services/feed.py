@@ -11,6 +11,7 @@ alike what this worker, another worker or another replica on a shared store did.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from dashscope_openapi import load_control_spec
@@ -37,7 +38,9 @@ def clock_body(backend: Backend) -> dict[str, Any]:
     now = backend.now()
     clock = backend.clock
     offset = float(getattr(clock, "offset", 0.0))
-    return views.clock_view(now, backend.format_time(now), offset, bool(getattr(clock, "frozen", False)))
+    zone = datetime.fromtimestamp(now, backend.tz).strftime("%z")  # +0800
+    utc_offset = f"{zone[:3]}:{zone[3:]}"
+    return views.clock_view(now, backend.format_time(now), offset, bool(getattr(clock, "frozen", False)), utc_offset)
 
 
 def task_item(backend: Backend, base_url: str, record: TaskRecord, snap: Snapshot, expired: bool) -> dict[str, Any]:
