@@ -6,8 +6,10 @@ dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic \
     [--workers N] [--media-workers N] [--concurrency model=N,...] [--rate-limit on|off]
 ```
 
-Binds 127.0.0.1 by default and logs one line per request. With ``--workers N`` (> 1) use SQLite or Redis state so
-that the workers share one state; several ``serve`` processes on several hosts share a Redis state the same way.
+Binds 127.0.0.1 by default and logs one line per request. The port is bound and listening before the links are
+printed, and uvicorn serves that very socket: a port in use is one line and exit status 1, never links to another
+process's server. With ``--workers N`` (> 1) use SQLite or Redis state so that the workers share one state; several
+``serve`` processes on several hosts share a Redis state the same way.
 With media checks on, each server process runs media work in ``--media-workers`` child processes. The settings reach
 uvicorn's workers through ``DASHSCOPE_MOCK_*`` environment variables.
 """
@@ -15,11 +17,13 @@ uvicorn's workers through ``DASHSCOPE_MOCK_*`` environment variables.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib.util
 import ipaddress
 import logging
 import os
 import secrets
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +31,7 @@ from typing import Any
 __all__ = ["app_from_env", "is_loopback_host", "main"]
 
 ENV_PREFIX = "DASHSCOPE_MOCK_"
+BACKLOG = 2048  # uvicorn's default
 
 
 def _media_available() -> bool:
@@ -41,6 +46,24 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The server's socket, bound and listening; uvicorn serves it (``fd``), so no other process can take the port
+    between this check and the server's start, and connections made meanwhile wait for the app instead of failing."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn's own bind_socket
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a restart need not wait out TIME_WAIT
+        # uvicorn wraps an fd as AF_UNIX, so asyncio does not set TCP_NODELAY on the connections it accepts; they
+        # inherit it from the listening socket instead (Linux), as they had it when uvicorn bound the port itself.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def app_from_env() -> Any:
@@ -144,9 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.public_host:
         env["PUBLIC_HOST"] = args.public_host
     token = args.control_token or os.environ.get(ENV_PREFIX + "CONTROL_TOKEN")
-    if token is None and not loopback:
+    made_token = token is None and not loopback
+    if made_token:
         token = secrets.token_urlsafe(24)
-        print(f"dashscope-mock: control-plane token (Authorization: Bearer …): {token}", file=sys.stderr)
     if token:
         env["CONTROL_TOKEN"] = token
     if args.strict_fields:
@@ -180,23 +203,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     host = f"[{args.host}]" if ":" in args.host and not args.host.startswith("[") else args.host  # an IPv6 address
-    base = f"http://{host}:{args.port}"
-    print(
-        f"dashscope-mock: {base} (profile {args.profile}, state {args.state}, "
-        f"media checks {media}); Swagger UI at /ui, control plane at /_mock/ui",
-        file=sys.stderr,
-    )
-    print(f"dashscope-mock: dashboard: {base}/_mock/dashboard", file=sys.stderr)
-    uvicorn.run(
-        "dashscope_mock.cli:app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,
-        log_level=args.log_level,
-        http=DashScopeHttpProtocol,  # a request uvicorn's parser rejects still gets the service's JSON 400
-    )
+    try:
+        sock = _listen(args.host, args.port)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            why = (
+                f"port {args.port} is already in use (another server, or a mock still running?); "
+                "choose another with --port N (make mock PORT=N)"
+            )
+        else:  # an address not of this machine, a name that does not resolve, a privileged port
+            why = f"{error.strerror or error}; check --host and --port"
+        print(f"dashscope-mock: cannot listen on {host}:{args.port}: {why}", file=sys.stderr)
+        return 1
+    with sock:
+        port: int = sock.getsockname()[1]  # the one the system chose for --port 0
+        if made_token:
+            print(f"dashscope-mock: control-plane token (Authorization: Bearer …): {token}", file=sys.stderr)
+        base = f"http://{host}:{port}"
+        print(
+            f"dashscope-mock: {base} (profile {args.profile}, state {args.state}, "
+            f"media checks {media}); Swagger UI at /ui, control plane at /_mock/ui",
+            file=sys.stderr,
+        )
+        print(f"dashscope-mock: dashboard: {base}/_mock/dashboard", file=sys.stderr)
+        uvicorn.run(
+            "dashscope_mock.cli:app_from_env",
+            factory=True,
+            host=args.host,
+            port=port,
+            fd=sock.fileno(),  # serve the socket bound above (uvicorn then ignores host and port)
+            workers=args.workers,
+            access_log=False,
+            log_level=args.log_level,
+            http=DashScopeHttpProtocol,  # a request uvicorn's parser rejects still gets the service's JSON 400
+        )
     return 0
 
 

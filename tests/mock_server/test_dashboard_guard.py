@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashscope_mock import MockConfig, cli, mock_dashscope
@@ -72,14 +74,16 @@ def _clear_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("host", "base"),
-    [("127.0.0.1", "http://127.0.0.1:8123"), ("localhost", "http://localhost:8123"), ("::1", "http://[::1]:8123")],
+    [("127.0.0.1", "http://127.0.0.1"), ("localhost", "http://localhost"), ("::1", "http://[::1]")],
 )
 def test_start_up_prints_the_dashboard_link(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], host: str, base: str
 ) -> None:
     _clear_env(monkeypatch)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
-    assert cli.main(["serve", "--host", host, "--port", "8123", "--media-checks", "off"]) == 0
+    # port 0: the bound port is printed (a fixed one would collide with a mock running on it, or a parallel test)
+    assert cli.main(["serve", "--host", host, "--port", "0", "--media-checks", "off"]) == 0
     lines = capsys.readouterr().err.splitlines()
-    assert f"dashscope-mock: dashboard: {base}/_mock/dashboard" in lines
-    assert any(line.startswith(f"dashscope-mock: {base} (profile") for line in lines)
+    link = re.escape(base) + r":[1-9][0-9]*"
+    assert any(re.fullmatch(f"dashscope-mock: dashboard: {link}/_mock/dashboard", line) for line in lines), lines
+    assert any(re.match(f"dashscope-mock: {link} \\(profile", line) for line in lines), lines

@@ -33,6 +33,7 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.resource_tracker
 import multiprocessing.util
 import os
 import signal
@@ -124,6 +125,7 @@ def _child_init(
     global _child_media
     for stop in (signal.SIGINT, signal.SIGTERM):  # the server stops its children (see the module's docstring)
         signal.signal(stop, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGINT, signal.SIGTERM))  # blocked since the spawn: dropped now
     os.nice(CHILD_NICENESS)
     threading.Thread(target=_watch_parent, args=(parent, work_root), name="parent-watch", daemon=True).start()
     from ..media import real_media
@@ -166,7 +168,15 @@ class _Child:
         context = multiprocessing.get_context("spawn")
         here, there = context.Pipe()
         self.process = context.Process(target=_child_main, args=(there, init), name="dashscope-mock-media", daemon=True)
-        self.process.start()
+        # Started with SIGINT/SIGTERM blocked (a mask survives exec): one sent while the child imports stays pending
+        # until _child_init ignores it, instead of a KeyboardInterrupt traceback and a task failed as a dead child.
+        # (The resource tracker first: starting it unblocks both signals in the calling thread.)
+        multiprocessing.resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGINT, signal.SIGTERM))
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         there.close()
         self.conn = here
         assert self.process.pid is not None, "started"
