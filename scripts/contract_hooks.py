@@ -117,7 +117,8 @@ def documented_400(ctx: Any, response: Any, case: Any) -> bool | None:
     """A 400 to a schema-valid request of a ``DOCUMENTED_400`` operation is that operation's catalogue entry; of a
     ``SCRIPT_400`` operation, the refusal naming the field."""
     operation_id = str(case.operation.definition.raw.get("operationId"))
-    if operation_id in SCRIPT_400 and response.status_code == 400:
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if operation_id in SCRIPT_400 and positive and response.status_code == 400:
         body = response.json()
         message = str(body.get("message", "")) if isinstance(body, dict) else ""
         if body.get("code") != "InvalidParameter" or not message.startswith(SCRIPT_400[operation_id]):
