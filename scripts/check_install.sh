@@ -163,7 +163,7 @@ say "dashscope-mock serve with the extra: a liveportrait task submitted and wait
 # failure, a fault, verification, media checks on the virtual clock), run under -W error in this fresh venv.
 mkdir -p "$tmp/user"
 "$repo/.venv/bin/python" -c 'import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]);
-from tests.test_readme_testing_section import write_user_suite; print(write_user_suite(Path(sys.argv[2])))' \
+from tests.test_readme_snippets import write_user_suite; print(write_user_suite(Path(sys.argv[2])))' \
   "$repo" "$tmp/user" >"$tmp/user/count" || fail "could not write the user's test file from README"
 (cd "$tmp/user" && "$bin/python" -m pytest -W error -q -p no:cacheprovider test_readme.py) >"$tmp/user.log" 2>&1 ||
   { cat "$tmp/user.log" >&2; fail "a user's test file (README's testing section) under -W error in the fresh venv"; }
