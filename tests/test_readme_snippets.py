@@ -65,12 +65,18 @@ def write_user_suite(folder: Path) -> int:
     return len(re.findall(r"^def test_", body, re.M))
 
 
+def run_users_tests(folder: Path, file_name: str) -> subprocess.CompletedProcess[str]:
+    """pytest on a user's test file in ``folder``, under ``-W error``, as a user runs it: no project configuration;
+    pytest-asyncio (a dev dependency here, not the user's, which warns when unconfigured) left out."""
+    command = [sys.executable, "-m", "pytest", "-W", "error", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    return subprocess.run(
+        [*command, "-p", "no:asyncio", file_name], cwd=folder, capture_output=True, text=True, check=False
+    )
+
+
 def test_the_sections_snippets_run_as_a_users_tests_under_w_error(tmp_path: Path) -> None:
     tests = write_user_suite(tmp_path)
-    command = [sys.executable, "-m", "pytest", "-W", "error", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
-    done = subprocess.run(
-        [*command, "-p", "no:asyncio", "test_readme.py"], cwd=tmp_path, capture_output=True, text=True, check=False
-    )
+    done = run_users_tests(tmp_path, "test_readme.py")
     assert done.returncode == 0 and f"{tests} passed" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
 
 

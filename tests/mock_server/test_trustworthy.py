@@ -20,6 +20,7 @@ from dashscope_mock.testing import ScriptError
 from dashscope_video import AsyncClient, Client, LivePortraitResult
 
 from ..media import factory
+from ..test_readme_snippets import HELPERS, run_users_tests
 
 ROOT = Path(__file__).parents[2]
 FACE = ROOT / "tests" / "fixtures" / "face_grace_hopper.jpg"
@@ -139,7 +140,6 @@ async def test_media_on_waits_on_the_virtual_clock_async(face_and_voice: tuple[P
 
 # ------------------------------------------------------------------------------------- a user's suite, -W error
 USER_SUITE = """
-import wave
 from pathlib import Path
 
 import pytest
@@ -171,36 +171,15 @@ def test_the_client_survives_a_429(dashscope_mock):
 
 
 def test_media_checks_on_the_virtual_clock(tmp_path):
-    voice = tmp_path / "voice.wav"
-    with wave.open(str(voice), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(bytes(2 * 16000 * 2))
     with mock_dashscope(media_checks=True) as mock, client_of(mock) as client:
-        task = client.tasks.wait(client.video_synthesis.liveportrait(Path({face!r}), voice))
+        task = client.tasks.wait(client.video_synthesis.liveportrait(Path({face!r}), make_a_wav(tmp_path)))
         assert task.result.video_url
 """
 
 
 def run_user_suite(folder: Path, kind: str) -> subprocess.CompletedProcess[str]:
-    (folder / "test_user.py").write_text(textwrap.dedent(USER_SUITE.format(kind=kind, face=str(FACE))))
-    # pytest-asyncio (a dev dependency here, not the user's) warns when unconfigured: left out as a user without it
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-W",
-        "error",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
-        "-p",
-        "no:asyncio",
-    ]
-    command.append("-q")
-    return subprocess.run([*command, "test_user.py"], cwd=folder, capture_output=True, text=True, check=False)
+    (folder / "test_user.py").write_text(HELPERS + textwrap.dedent(USER_SUITE.format(kind=kind, face=str(FACE))))
+    return run_users_tests(folder, "test_user.py")
 
 
 def test_a_users_suite_under_w_error_passes(tmp_path: Path) -> None:
