@@ -18,6 +18,7 @@ from dashscope_mock.services.uploads import key_id
 from dashscope_openapi import limits, load_spec, model_limits
 
 from .conftest import BODIES, DETECT_PATH, assert_error
+from .test_detect_uploads import form
 
 # Two keys whose 7-digit ids (``api_key_id``) collide: 2193467 for both.
 KEY_A, KEY_B = "sk-tenant-0001244", "sk-tenant-0005001"
@@ -44,16 +45,7 @@ def upload(mock: MockDashScope, key: str, model: str, name: str = "face.png") ->
         response = http.get(POLICY_PATH, params={"action": "getPolicy", "model": model})
         assert response.status_code == 200, response.text
         policy = response.json()["data"]
-        form = {
-            "OSSAccessKeyId": policy["oss_access_key_id"],
-            "Signature": policy["signature"],
-            "policy": policy["policy"],
-            "key": f"{policy['upload_dir']}/{name}",
-            "x-oss-object-acl": policy["x_oss_object_acl"],
-            "x-oss-forbid-overwrite": policy["x_oss_forbid_overwrite"],
-            "success_action_status": "200",
-        }
-        stored = http.post(policy["upload_host"], data=form, files={"file": (name, b"data")})
+        stored = http.post(policy["upload_host"], data=form(policy, name), files={"file": (name, b"data")})
         assert stored.status_code == 200, stored.text
         return f"oss://{policy['upload_dir']}/{name}"
 
