@@ -204,6 +204,8 @@ def test_with_a_control_token_the_page_asks_for_it_and_then_shows_the_tasks(
     dashboard.open()
     dashboard.visible("#token-form", "#token-form after a 401")
     assert not dashboard.task_rows()
+    # nothing read yet: the page must not claim there are no tasks (there is one)
+    assert not dashboard.find("#tasks-empty").is_displayed()
     dashboard.screenshot("-token")
 
     dashboard.fill("#token", "dashboard-secret-token")

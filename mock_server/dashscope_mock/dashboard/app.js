@@ -62,6 +62,10 @@ function start() {
       scenarios: onScenarios,
       faults: onFaults,
       reset: forget,
+      loaded: () => {
+        updateTaskCounts();
+        updateJournalCounts();
+      },
     },
     shownTasks: () => state.tasks.keys(),
     dropGone: (ids) => removeTasks(ids, { keepDetail: true }), // the open detail stays: its row may only be late

@@ -105,6 +105,13 @@ async function streamLoop({ handlers, shownTasks, dropGone }) {
         setConnection("down", "disconnected");
       } else {
         setConnection("live", "live");
+        if (!state.loaded) {
+          // the start-up state comes in one burst: once it is over, an empty list means no tasks (no requests)
+          setTimeout(() => {
+            state.loaded = true;
+            handlers.loaded?.();
+          }, SNAPSHOT_QUIET_MS);
+        }
         if ($("message").textContent.startsWith("Event stream: ")) clearMessage();
         first = false;
         const reader = answer.body.getReader();

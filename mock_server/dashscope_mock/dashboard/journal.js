@@ -96,7 +96,7 @@ export function updateJournalCounts() {
   for (const row of rows) if (!row.hidden) shown += 1;
   $("journal-count").textContent = rows.length ? String(rows.length) : "";
   $("journal-shown").textContent = rows.length && shown !== rows.length ? `${shown} of ${rows.length} shown` : "";
-  $("journal-empty").hidden = rows.length > 0;
+  $("journal-empty").hidden = rows.length > 0 || !state.loaded;
 }
 
 function selectJournalRow(row) {

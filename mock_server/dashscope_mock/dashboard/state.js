@@ -10,4 +10,5 @@ export const state = {
   catalogue: null, // GET /_mock/catalogue (scripting.js)
   tokenWaiters: [], // resolved once a token was saved (api.js)
   streamAbort: null, // ends the open event stream (the page is leaving, or entering the back/forward cache)
+  loaded: false, // the first stream's start-up state has arrived (events.js): only then can a list be "empty"
 };

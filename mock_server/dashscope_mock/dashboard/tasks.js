@@ -120,7 +120,7 @@ export function updateTaskCounts() {
   for (const row of rows) if (!row.hidden) shown += 1;
   $("tasks-count").textContent = rows.length ? String(rows.length) : "";
   $("tasks-shown").textContent = rows.length && shown !== rows.length ? `${shown} of ${rows.length} shown` : "";
-  $("tasks-empty").hidden = rows.length > 0;
+  $("tasks-empty").hidden = rows.length > 0 || !state.loaded; // nothing read yet is not "no tasks"
 }
 
 /** The filters, opening a row (click, Enter or Space) and closing the detail; the known statuses in the filter. */
