@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import connexion
-import httpx
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionResponse
@@ -51,10 +50,10 @@ from .errors import (
     invalid_request,
     oss_error,
     render_error,
-    retry_headers,
     to_api_error,
 )
 from .fastpath import FastPath, build_fast_path
+from .faults import ConnectionDropped, FaultedRequest, apply_faults
 from .guard import base_url, edge_refusal, guard
 from .handlers import HANDLERS
 from .keys import account, masked
@@ -69,13 +68,6 @@ logger = logging.getLogger("dashscope_mock")
 # Control-plane routes that are part of the simulated service (downloads, OSS uploads): journaled and faultable.
 SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
 OSS_OPERATIONS = SERVICE_CONTROL_OPERATIONS  # both are OSS's: the upload host and the result links
-
-
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """A ``drop`` fault in process: the client sees what httpx raises when a server closes without answering."""
-
-    def __init__(self) -> None:
-        super().__init__("Server disconnected without sending a response.")
 
 
 async def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
@@ -225,20 +217,12 @@ class MockApp:
             faults = [] if control else backend.faults.pick(method, path, operation)
             for fault in faults:  # the journal names what touched the request (verification shows it)
                 context.add_note(f"fault #{fault.id} ({fault.kind})")
-            kinds = {fault.kind: fault for fault in faults}
-            if "latency" in kinds:
-                await asyncio.sleep(kinds["latency"].latency_seconds)
-            if "drop" in kinds:
-                status = 0
-                self._drop(send)
-                return
-            if "error" in kinds:
-                fault = kinds["error"]
-                error = self._fault_error(fault.status or 500, fault.code, fault.retry_after)
-                code, raw, body = render_error(error, context.request_id)
-                await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
-                await send_wrapper({"type": "http.response.body", "body": body})
-                return
+            if faults:
+                faulted = FaultedRequest(send_wrapper, send, context.request_id, backend.config.retry_after_seconds)
+                if await apply_faults(faults, faulted):
+                    if faulted.dropped:
+                        status = 0
+                    return
             try:
                 if self._untyped_body(operation, headers):
                     raise as_oss_error(invalid_request()) if operation in OSS_OPERATIONS else invalid_request()
@@ -338,25 +322,6 @@ class MockApp:
             masked(key) if key else "-",
             context.assigned_request_id or "-",
         )
-
-    def _fault_error(self, status: int, code: str | None, retry_after: int | None) -> ApiError:
-        defaults: Mapping[int, str] = load_control_spec()["x-fault-default-codes"]
-        error = catalogue_error(code or defaults.get(status, defaults[500]))
-        error.status = status
-        if retry_after is not None:
-            error.headers["Retry-After"] = str(retry_after)
-        else:
-            error.headers.update(retry_headers(status, self.backend.config.retry_after_seconds))
-        return error
-
-    @staticmethod
-    def _drop(send: Any) -> None:
-        cycle = getattr(send, "__self__", None)
-        transport = getattr(cycle, "transport", None)
-        if cycle is None or transport is None:
-            raise ConnectionDropped()
-        transport.close()
-        cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")

@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from ..faults import BEHAVIOURS
 from ..routing import router
 
 __all__ = ["FAULTABLE_EXTRA", "ScriptError", "check_fault", "check_scenario_fields", "describe_schema_error"]
@@ -19,7 +20,6 @@ __all__ = ["FAULTABLE_EXTRA", "ScriptError", "check_fault", "check_scenario_fiel
 # Control-plane operations that are part of the simulated service (result links, the OSS upload host): faults reach
 # them; the rest of the control plane is never faulted (a test must always be able to script and reset).
 FAULTABLE_EXTRA = frozenset({"getResult", "postObject"})
-KIND_FIELDS = {"error": ("status", "code", "retry_after"), "latency": ("latency_seconds",)}
 
 
 class ScriptError(ValueError):
@@ -76,8 +76,8 @@ def check_fault(fields: Mapping[str, Any]) -> None:
     if method is not None and operation != "*" and method.upper() != methods[operation]:
         raise ScriptError("fault", "method", method, f"{operation} is {methods[operation]}")
     kind = fields["kind"]
-    for other, names in KIND_FIELDS.items():
-        for name in names:
+    for other, behaviour in BEHAVIOURS.items():
+        for name in behaviour.fields:
             if other != kind and fields.get(name) is not None:
                 raise ScriptError("fault", name, fields[name], f"only for kind {other!r} (this fault is {kind!r})")
     if kind == "latency" and not fields.get("latency_seconds"):

@@ -1,0 +1,108 @@
+"""What each fault kind does to a request: one table (``BEHAVIOURS``), in the order kinds apply when several fire on
+one request. ``MockApp`` only asks it; a kind of the control spec's ``FaultRequest.kind`` enum without a behaviour
+here (or one here the spec does not declare) fails ``tests/mock_server/test_faults.py``, so no kind can be stored,
+counted as fired and do nothing. Each behaviour names the ``FaultRequest`` fields only it uses
+(``services.script_checks`` refuses them on another kind).
+
+The kinds: ``latency`` waits real seconds, then the request goes on; ``drop`` closes the connection without an
+answer; ``error`` answers an HTTP status with a catalogue error body and ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from dashscope_openapi import load_control_spec
+
+from .errors import ApiError, catalogue_error, render_error, retry_headers
+from .scripting import Fault
+
+__all__ = ["BEHAVIOURS", "ConnectionDropped", "FaultBehaviour", "FaultedRequest", "apply_faults"]
+
+logger = logging.getLogger("dashscope_mock")
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """A ``drop`` fault in process: the client sees what httpx raises when a server closes without answering."""
+
+    def __init__(self) -> None:
+        super().__init__("Server disconnected without sending a response.")
+
+
+@dataclass
+class FaultedRequest:
+    """What a behaviour may touch: the request's answer (``send``, which adds ``X-Request-ID``), the server's own
+    ``send`` (its connection), the request id and the mock's ``Retry-After`` default; ``dropped`` once closed."""
+
+    send: Send
+    server_send: Any
+    request_id: str
+    retry_after_seconds: int
+    dropped: bool = False
+
+
+@dataclass(frozen=True)
+class FaultBehaviour:
+    fields: tuple[str, ...]  # the FaultRequest fields only this kind uses
+    run: Callable[[Fault, FaultedRequest], Awaitable[bool]]  # True: the request is answered (or gone)
+
+
+async def _latency(fault: Fault, request: FaultedRequest) -> bool:
+    await asyncio.sleep(fault.latency_seconds)
+    return False
+
+
+async def _drop(fault: Fault, request: FaultedRequest) -> bool:
+    cycle = getattr(request.server_send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if cycle is None or transport is None:
+        raise ConnectionDropped()
+    transport.close()
+    cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
+    request.dropped = True
+    return True
+
+
+def fault_error(status: int, code: str | None, retry_after: int | None, default_retry_after: int) -> ApiError:
+    """The answer of an ``error`` fault: ``code`` (else the status's default, ``x-fault-default-codes``)."""
+    defaults: Mapping[int, str] = load_control_spec()["x-fault-default-codes"]
+    error = catalogue_error(code or defaults.get(status, defaults[500]))
+    error.status = status
+    if retry_after is not None:
+        error.headers["Retry-After"] = str(retry_after)
+    else:
+        error.headers.update(retry_headers(status, default_retry_after))
+    return error
+
+
+async def _error(fault: Fault, request: FaultedRequest) -> bool:
+    error = fault_error(fault.status or 500, fault.code, fault.retry_after, request.retry_after_seconds)
+    status, raw, body = render_error(error, request.request_id)
+    await request.send({"type": "http.response.start", "status": status, "headers": raw})
+    await request.send({"type": "http.response.body", "body": body})
+    return True
+
+
+BEHAVIOURS: Mapping[str, FaultBehaviour] = {
+    "latency": FaultBehaviour(("latency_seconds",), _latency),
+    "drop": FaultBehaviour((), _drop),
+    "error": FaultBehaviour(("status", "code", "retry_after"), _error),
+}
+
+
+async def apply_faults(faults: list[Fault], request: FaultedRequest) -> bool:
+    """Run the behaviours of the faults that fired, in the table's order; True when the request is done."""
+    fired: dict[str, Fault] = {fault.kind: fault for fault in faults}
+    for unknown in fired.keys() - BEHAVIOURS.keys():  # checked when made: only a state written by another version
+        logger.error("fault #%s has kind %r, which this mock cannot execute: ignored", fired[unknown].id, unknown)
+    for name, behaviour in BEHAVIOURS.items():
+        if name in fired and await behaviour.run(fired[name], request):
+            return True
+    return False
