@@ -5,7 +5,8 @@ counted as fired and do nothing. Each behaviour names the ``FaultRequest`` field
 (``services.script_checks`` refuses them on another kind).
 
 The kinds: ``latency`` waits real seconds, then the request goes on; ``drop`` closes the connection without an
-answer; ``error`` answers an HTTP status with a catalogue error body and ``Retry-After``.
+answer; ``error`` answers an HTTP status with a catalogue error body and ``Retry-After``; ``malformed_json`` answers
+200 JSON cut mid-object; ``gateway_html`` answers a gateway's 502/504 HTML page.
 """
 
 from __future__ import annotations
@@ -90,10 +91,39 @@ async def _error(fault: Fault, request: FaultedRequest) -> bool:
     return True
 
 
+# What a client meets when a proxy cuts an answer: the start of a task answer, no more.
+MALFORMED_JSON = b'{"request_id": "00000000-0000-0000-0000-000000000000", "output": {"task_id": "'
+GATEWAY_PAGE = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1>"
+    "</center>\r\n<hr><center>gateway</center>\r\n</body>\r\n</html>\r\n"
+)
+GATEWAY_REASONS = {502: "Bad Gateway", 504: "Gateway Time-out"}
+
+
+async def _answer(request: FaultedRequest, status: int, content_type: bytes, body: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await request.send({"type": "http.response.start", "status": status, "headers": headers})
+    await request.send({"type": "http.response.body", "body": body})
+
+
+async def _malformed_json(fault: Fault, request: FaultedRequest) -> bool:
+    await _answer(request, 200, b"application/json", MALFORMED_JSON)
+    return True
+
+
+async def _gateway_html(fault: Fault, request: FaultedRequest) -> bool:
+    status = fault.gateway_status or 502
+    page = GATEWAY_PAGE.format(status=status, reason=GATEWAY_REASONS[status]).encode()
+    await _answer(request, status, b"text/html", page)
+    return True
+
+
 BEHAVIOURS: Mapping[str, FaultBehaviour] = {
     "latency": FaultBehaviour(("latency_seconds",), _latency),
     "drop": FaultBehaviour((), _drop),
     "error": FaultBehaviour(("status", "code", "retry_after"), _error),
+    "malformed_json": FaultBehaviour((), _malformed_json),
+    "gateway_html": FaultBehaviour(("gateway_status",), _gateway_html),
 }
 
 

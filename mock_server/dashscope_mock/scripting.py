@@ -135,7 +135,7 @@ class Scenarios:
             self._ids = itertools.count(1)
 
 
-FaultKind = Literal["latency", "error", "drop"]
+FaultKind = Literal["latency", "error", "drop", "malformed_json", "gateway_html"]
 
 
 @dataclass
@@ -159,6 +159,7 @@ class Fault:
     code: str | None = None
     retry_after: int | None = None
     latency_seconds: float = 0.0
+    gateway_status: int | None = None
     seed: int | None = None
     fired: int = 0
     matched: int = 0  # matches so far, fired or not (the probability draw's index)

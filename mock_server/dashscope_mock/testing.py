@@ -254,9 +254,11 @@ class MockDashScope:
         code: str | None = None,
         retry_after: int | None = None,
         latency_seconds: float | None = None,
+        gateway_status: int | None = None,
     ) -> Fault:
         """Trouble on matching requests (``POST /_mock/faults``'s fields): ``error`` (``status``, ``code``,
-        ``retry_after``), ``latency`` (``latency_seconds``) or ``drop``, on ``operation`` (an operationId, or ``*``).
+        ``retry_after``), ``latency`` (``latency_seconds``), ``drop``, ``malformed_json`` or ``gateway_html``
+        (``gateway_status``), on ``operation`` (an operationId, or ``*``).
         ``assert_fired(fault)`` checks that it did."""
         body = _given(
             kind=kind,
@@ -269,6 +271,7 @@ class MockDashScope:
             code=code,
             retry_after=retry_after,
             latency_seconds=latency_seconds,
+            gateway_status=gateway_status,
         )
         _check_schema("createFault", {**body, "times": times})
         return self.backend.add_fault(times=times, **body)

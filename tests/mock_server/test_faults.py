@@ -5,14 +5,17 @@ kind's behaviour. A kind declared without a behaviour (stored, counted as fired,
 from __future__ import annotations
 
 import copy
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 
+from dashscope_mock import MockDashScope, mock_dashscope
 from dashscope_mock.faults import BEHAVIOURS, FaultBehaviour
 from dashscope_openapi import load_control_spec
+from dashscope_video import AsyncClient, Client, errors
 
 
 def table_problems(control: Mapping[str, Any], behaviours: Mapping[str, FaultBehaviour]) -> list[str]:
@@ -62,3 +65,74 @@ def test_a_field_documented_for_a_kind_that_does_not_use_it_is_named(field: str)
     behaviours = {**BEHAVIOURS, "error": FaultBehaviour((), BEHAVIOURS["error"].run)}
     problems = table_problems(load_control_spec(), behaviours)
     assert f"FaultRequest.{field} is documented for 'error', which does not use it" in problems
+
+
+# ------------------------------------------------------------------------------------------- broken answers
+@pytest.fixture
+def mock() -> Iterator[MockDashScope]:
+    with mock_dashscope(seed=4) as instance:
+        yield instance
+
+
+def submitted(mock: MockDashScope, client: Client) -> str:
+    return client.video_synthesis.liveportrait("https://e.com/a.png", "https://e.com/a.mp3").task_id
+
+
+def sdk(mock: MockDashScope) -> Client:
+    return Client(mock.key, base_url=mock.base_url, transport=mock.transport(), sleep=mock.advance)
+
+
+def test_malformed_json_is_a_200_json_answer_cut_mid_object(mock: MockDashScope) -> None:
+    fault = mock.fault("malformed_json", "getTask")
+    with mock.client(headers=mock.headers) as http:
+        answer = http.get("/api/v1/tasks/abc")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(answer.content)
+    mock.assert_fired(fault, times=1)
+
+
+@pytest.mark.parametrize(("gateway_status", "reason"), [(None, "502 Bad Gateway"), (504, "504 Gateway Time-out")])
+def test_gateway_html_is_a_gateways_page(mock: MockDashScope, gateway_status: int | None, reason: str) -> None:
+    mock.fault("gateway_html", "getTask", gateway_status=gateway_status)
+    with mock.client(headers=mock.headers) as http:
+        answer = http.get("/api/v1/tasks/abc")
+    assert answer.status_code == int(reason[:3]) and answer.headers["content-type"] == "text/html"
+    assert f"<title>{reason}</title>" in answer.text
+
+
+def test_the_sdk_gets_a_typed_error_for_malformed_json_never_a_status(mock: MockDashScope) -> None:
+    with sdk(mock) as client:
+        task_id = submitted(mock, client)
+        mock.fault("malformed_json", "getTask")
+        with pytest.raises(errors.APIResponseValidationError):
+            client.tasks.get(task_id)
+        assert client.tasks.get(task_id).status in {"PENDING", "RUNNING", "SUCCEEDED"}  # the next answer is whole
+
+
+def test_the_sdk_retries_a_gateway_page_and_the_wait_goes_on(mock: MockDashScope) -> None:
+    with sdk(mock) as client:
+        handle = client.video_synthesis.liveportrait("https://e.com/a.png", "https://e.com/a.mp3")
+        mock.fault("gateway_html", "getTask", times=2)
+        assert client.tasks.wait(handle).status == "SUCCEEDED"
+    mock.assert_requested("getTask", status=502, times=2)
+
+
+async def test_the_async_sdk_retries_a_gateway_page_and_the_wait_goes_on(mock: MockDashScope) -> None:
+    async with AsyncClient(
+        mock.key, base_url=mock.base_url, transport=mock.async_transport(), sleep=mock.async_advance
+    ) as client:
+        handle = await client.video_synthesis.liveportrait("https://e.com/a.png", "https://e.com/a.mp3")
+        mock.fault("gateway_html", "getTask", times=2, gateway_status=504)
+        assert (await client.tasks.wait(handle)).status == "SUCCEEDED"
+    mock.assert_requested("getTask", status=504, times=2)
+
+
+async def test_the_async_sdk_gets_a_typed_error_for_malformed_json(mock: MockDashScope) -> None:
+    async with AsyncClient(
+        mock.key, base_url=mock.base_url, transport=mock.async_transport(), sleep=mock.async_advance
+    ) as client:
+        handle = await client.video_synthesis.liveportrait("https://e.com/a.png", "https://e.com/a.mp3")
+        mock.fault("malformed_json", "getTask")
+        with pytest.raises(errors.APIResponseValidationError):
+            await client.tasks.wait(handle)

@@ -56,7 +56,10 @@ def test_the_control_plane_refuses_the_same_faults_naming_field_value_and_allowe
         operation = http.post("/_mock/faults", json={"kind": "error", "operation": "get_task"})
         unknown = http.post("/_mock/faults", json={"kind": "error", "stauts": 429})
     assert kind.status_code == operation.status_code == unknown.status_code == 400
-    assert kind.json()["message"] == "fault.kind: 'eror' is not accepted; allowed: 'latency', 'error', 'drop'"
+    assert (
+        kind.json()["message"]
+        == "fault.kind: 'eror' is not accepted; allowed: 'latency', 'error', 'drop', 'malformed_json', 'gateway_html'"
+    )
     assert "fault.operation: 'get_task'" in operation.json()["message"] and "'getTask'" in operation.json()["message"]
     assert "fault.stauts: 429" in unknown.json()["message"] and "'status'" in unknown.json()["message"]
     assert mock.faults.list() == []
@@ -191,7 +194,10 @@ def test_a_users_suite_under_w_error_passes(tmp_path: Path) -> None:
 def test_a_typo_in_a_users_fault_fails_their_test_naming_it(tmp_path: Path) -> None:
     done = run_user_suite(tmp_path, "eror")
     assert done.returncode == 1
-    assert "fault.kind: 'eror' is not accepted; allowed: 'latency', 'error', 'drop'" in done.stdout
+    assert (
+        "fault.kind: 'eror' is not accepted; allowed: 'latency', 'error', 'drop', 'malformed_json', 'gateway_html'"
+        in done.stdout
+    )
 
 
 def test_the_served_mock_starts_without_a_warning() -> None:

@@ -41,6 +41,7 @@ export function renderFaults(items) {
     const details = [];
     if (item.kind === "error") details.push([item.status, item.code].filter(Boolean).join(" "));
     if (item.kind === "latency") details.push(`${text(item.latency_seconds)} s`);
+    if (item.kind === "gateway_html") details.push(text(item.gateway_status || 502));
     if (item.method) details.push(item.method);
     if (item.path_contains) details.push(`path contains “${item.path_contains}”`);
     if (item.probability !== undefined && item.probability !== 1) details.push(`p=${item.probability}`);
