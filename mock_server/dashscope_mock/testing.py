@@ -15,7 +15,10 @@ The handle's members: ``app`` (the ASGI app), ``backend``, ``clock``, ``scenario
 ``base_url`` and ``headers`` (a valid key + ``X-DashScope-Async``) for clients; ``async_transport()`` (an
 ``httpx.ASGITransport``), ``transport()`` (a sync ``httpx`` transport bridged to the app through a portal thread),
 ``async_client()`` / ``client()``; ``serve()`` (uvicorn on 127.0.0.1, port 0, in a thread; yields the base URL);
-and shortcuts ``advance(seconds)``, ``scenario(...)``, ``fault(...)``, ``requests(operation)``, ``reset()``.
+and shortcuts ``advance(seconds)`` (``async_advance`` on the mock's own event loop; both let media work in flight
+finish first), ``scenario(...)`` and ``fault(...)`` (checked when made: ``ScriptError`` names a field that could not
+take effect), ``requests(operation)``, ``assert_requested(...)``, ``assert_fired(...)``, ``unmatched()``,
+``reset()``.
 """
 
 from __future__ import annotations
