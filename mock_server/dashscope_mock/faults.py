@@ -6,13 +6,17 @@ counted as fired and do nothing. Each behaviour names the ``FaultRequest`` field
 
 The kinds: ``latency`` waits real seconds, then the request goes on; ``drop`` closes the connection without an
 answer; ``error`` answers an HTTP status with a catalogue error body and ``Retry-After``; ``malformed_json`` answers
-200 JSON cut mid-object; ``gateway_html`` answers a gateway's 502/504 HTML page.
+200 JSON cut mid-object; ``gateway_html`` answers a gateway's 502/504 HTML page; ``truncated_body`` sends less
+than its ``Content-Length`` and closes; ``reset_mid_body`` resets the connection after part of the body. The last
+two write to the connection itself (below HTTP); in process, where there is none, they raise what httpx raises.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import struct
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -61,12 +65,49 @@ async def _latency(fault: Fault, request: FaultedRequest) -> bool:
 
 
 async def _drop(fault: Fault, request: FaultedRequest) -> bool:
-    cycle = getattr(request.server_send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if cycle is None or transport is None:
+    found = _connection(request)
+    if found is None:
         raise ConnectionDropped()
+    cycle, transport = found
     transport.close()
     cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
+    request.dropped = True
+    return True
+
+
+def _connection(request: FaultedRequest) -> tuple[Any, Any] | None:
+    """uvicorn's connection cycle and its transport, or ``None`` in process (an ASGI transport has no socket)."""
+    cycle = getattr(request.server_send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    return None if cycle is None or transport is None else (cycle, transport)
+
+
+async def _truncated_body(fault: Fault, request: FaultedRequest) -> bool:
+    found = _connection(request)
+    if found is None:
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    cycle, transport = found
+    body = MALFORMED_JSON
+    head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body) + 64}\r\n"
+    transport.write(head.encode() + f"x-request-id: {request.request_id}\r\n\r\n".encode() + body)
+    transport.close()  # after the bytes written: what was promised never comes
+    cycle.disconnected = True
+    request.dropped = True
+    return True
+
+
+async def _reset_mid_body(fault: Fault, request: FaultedRequest) -> bool:
+    found = _connection(request)
+    if found is None:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer")
+    cycle, transport = found
+    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n"
+    transport.write(head.encode() + MALFORMED_JSON)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:  # linger 0: the close is a reset (RST), not an orderly end (FIN)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+    cycle.disconnected = True
     request.dropped = True
     return True
 
@@ -124,6 +165,8 @@ BEHAVIOURS: Mapping[str, FaultBehaviour] = {
     "error": FaultBehaviour(("status", "code", "retry_after"), _error),
     "malformed_json": FaultBehaviour((), _malformed_json),
     "gateway_html": FaultBehaviour(("gateway_status",), _gateway_html),
+    "truncated_body": FaultBehaviour((), _truncated_body),
+    "reset_mid_body": FaultBehaviour((), _reset_mid_body),
 }
 
 

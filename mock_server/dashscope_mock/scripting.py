@@ -135,7 +135,7 @@ class Scenarios:
             self._ids = itertools.count(1)
 
 
-FaultKind = Literal["latency", "error", "drop", "malformed_json", "gateway_html"]
+FaultKind = Literal["latency", "error", "drop", "malformed_json", "gateway_html", "truncated_body", "reset_mid_body"]
 
 
 @dataclass

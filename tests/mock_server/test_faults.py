@@ -7,9 +7,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 
 from dashscope_mock import MockDashScope, mock_dashscope
@@ -47,9 +49,9 @@ def test_the_spec_and_the_table_name_the_same_kinds_and_fields() -> None:
 
 def test_a_kind_declared_without_a_behaviour_is_named() -> None:
     control = copy.deepcopy(dict(load_control_spec()))
-    control["components"]["schemas"]["FaultRequest"]["properties"]["kind"]["enum"].append("reset_mid_body")
+    control["components"]["schemas"]["FaultRequest"]["properties"]["kind"]["enum"].append("chunked_dribble")
     assert table_problems(control, BEHAVIOURS) == [
-        "kind 'reset_mid_body' is in the control spec's FaultRequest.kind but has no behaviour in faults.py"
+        "kind 'chunked_dribble' is in the control spec's FaultRequest.kind but has no behaviour in faults.py"
     ]
 
 
@@ -136,3 +138,55 @@ async def test_the_async_sdk_gets_a_typed_error_for_malformed_json(mock: MockDas
         mock.fault("malformed_json", "getTask")
         with pytest.raises(errors.APIResponseValidationError):
             await client.tasks.wait(handle)
+
+
+# ------------------------------------------------------------------------------------ below HTTP (a real socket)
+def raw_get(base_url: str, path: str) -> tuple[bytes, BaseException | None]:
+    """What a client reads of ``GET path`` until the server closes or resets the connection."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    received, failure = b"", None
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer sk-mock-test\r\n\r\n".encode())
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except OSError as error:
+            failure = error
+    return received, failure
+
+
+def test_truncated_body_promises_more_than_it_sends(mock: MockDashScope) -> None:
+    mock.fault("truncated_body", "getTask")
+    with mock.serve() as base_url:
+        received, failure = raw_get(base_url, "/api/v1/tasks/abc")
+    head, _, body = received.partition(b"\r\n\r\n")
+    promised = int(re.search(rb"content-length: (\d+)", head)[1])  # type: ignore[index]
+    assert head.startswith(b"HTTP/1.1 200") and failure is None
+    assert 0 < len(body) < promised
+
+
+def test_reset_mid_body_resets_after_part_of_the_body(mock: MockDashScope) -> None:
+    mock.fault("reset_mid_body", "getTask")
+    with mock.serve() as base_url:
+        received, failure = raw_get(base_url, "/api/v1/tasks/abc")
+    assert isinstance(failure, ConnectionResetError), (failure, received[:60])  # a reset, not an orderly close
+    assert not received or received.startswith(b"HTTP/1.1 200")  # whatever arrived before it: part of a 200
+
+
+@pytest.mark.parametrize("kind", ["truncated_body", "reset_mid_body", "drop"])
+def test_the_sdk_retries_a_broken_connection_on_a_query_and_the_wait_goes_on(mock: MockDashScope, kind: str) -> None:
+    with mock.serve() as base_url, Client(mock.key, base_url=base_url, sleep=mock.advance) as client:
+        handle = client.video_synthesis.liveportrait("https://e.com/a.png", "https://e.com/a.mp3")
+        fault = mock.fault(kind, "getTask")
+        assert client.tasks.wait(handle).status == "SUCCEEDED"
+    mock.assert_fired(fault, times=1)
+
+
+@pytest.mark.parametrize(
+    ("kind", "raised"), [("truncated_body", "RemoteProtocolError"), ("reset_mid_body", "ReadError")]
+)
+async def test_in_process_they_raise_what_httpx_raises(mock: MockDashScope, kind: str, raised: str) -> None:
+    mock.fault(kind, "getTask")
+    async with mock.async_client(headers=mock.headers) as http:
+        with pytest.raises(getattr(httpx, raised)):
+            await http.get("/api/v1/tasks/abc")
