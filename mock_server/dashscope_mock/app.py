@@ -57,7 +57,7 @@ from .faults import ConnectionDropped, FaultedRequest, apply_faults
 from .guard import base_url, edge_refusal, guard
 from .handlers import HANDLERS
 from .keys import account, masked
-from .routing import CONTROL_BASE, router
+from .routing import CONTROL_BASE, SERVICE_CONTROL_OPERATIONS, router
 from .seam import Media
 from .validation import DashScopeBodyValidator, DashScopeMultiPartValidator, DashScopeParameterValidator
 
@@ -65,8 +65,6 @@ __all__ = ["ConnectionDropped", "MockApp", "connexion_app", "create_app"]
 
 logger = logging.getLogger("dashscope_mock")
 
-# Control-plane routes that are part of the simulated service (downloads, OSS uploads): journaled and faultable.
-SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
 OSS_OPERATIONS = SERVICE_CONTROL_OPERATIONS  # both are OSS's: the upload host and the result links
 
 

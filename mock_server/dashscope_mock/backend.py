@@ -221,8 +221,9 @@ class Backend:
     ) -> Scenario:
         """Script the next ``times`` requests of ``model``; ``ScriptError`` (a ``ValueError``) naming the field for
         anything that could not take effect: an unknown model, code or status."""
-        detector = self.registry.is_detector(model) if model in self.registry.names() else False
-        statuses = None if detector or model not in self.registry.names() else self.timing(model).statuses
+        known = model in self.registry.names()
+        detector = known and self.registry.is_detector(model)
+        statuses = self.timing(model).statuses if known and not detector else None
         check_scenario_fields(model, self.registry.names(), statuses, extra_seconds)
         found: CatalogueEntry | None = None
         if code is not None:

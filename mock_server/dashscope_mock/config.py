@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from dashscope_openapi import limits, load_control_spec
 
+from .clock import clock_latest
 from .plugins import ModelTiming, Profile
 
 __all__ = ["MockConfig", "parse_concurrency"]
@@ -86,7 +87,7 @@ class MockConfig:
     control_token: str | None = None
 
     def __post_init__(self) -> None:
-        latest = float(load_control_spec()["x-clock-latest"])
+        latest = clock_latest()
         if self.clock_start is not None and not (0 <= self.clock_start <= latest):  # NaN fails too
             raise ValueError(
                 f"clock_start: {self.clock_start!r} is outside the clock's range, 0 to {latest:.0f} (x-clock-latest)"

@@ -59,57 +59,58 @@ class FaultBehaviour:
     run: Callable[[Fault, FaultedRequest], Awaitable[bool]]  # True: the request is answered (or gone)
 
 
+# What a client meets when a proxy cuts an answer: the start of a task answer, no more.
+MALFORMED_JSON = b'{"request_id": "00000000-0000-0000-0000-000000000000", "output": {"task_id": "'
+GATEWAY_PAGE = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1>"
+    "</center>\r\n<hr><center>gateway</center>\r\n</body>\r\n</html>\r\n"
+)
+GATEWAY_REASONS = {502: "Bad Gateway", 504: "Gateway Time-out"}
+
+
 async def _latency(fault: Fault, request: FaultedRequest) -> bool:
     await asyncio.sleep(fault.latency_seconds)
     return False
 
 
-async def _drop(fault: Fault, request: FaultedRequest) -> bool:
-    found = _connection(request)
-    if found is None:
-        raise ConnectionDropped()
-    cycle, transport = found
-    transport.close()
+def _end_connection(
+    request: FaultedRequest, in_process: Exception, written: bytes = b"", *, reset: bool = False
+) -> bool:
+    """Write ``written`` on the socket itself (below HTTP), then close it, or reset it (TCP RST: linger 0). In process
+    there is no socket (an ASGI transport): ``in_process`` is raised, what httpx raises for the same trouble."""
+    cycle = getattr(request.server_send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if cycle is None or transport is None:
+        raise in_process
+    if written:
+        transport.write(written)
+    sock = transport.get_extra_info("socket") if reset else None
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    if reset:
+        transport.abort()
+    else:
+        transport.close()
     cycle.disconnected = True  # uvicorn: do not answer 500 on a closed connection
     request.dropped = True
     return True
 
 
-def _connection(request: FaultedRequest) -> tuple[Any, Any] | None:
-    """uvicorn's connection cycle and its transport, or ``None`` in process (an ASGI transport has no socket)."""
-    cycle = getattr(request.server_send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    return None if cycle is None or transport is None else (cycle, transport)
+async def _drop(fault: Fault, request: FaultedRequest) -> bool:
+    return _end_connection(request, ConnectionDropped())
 
 
 async def _truncated_body(fault: Fault, request: FaultedRequest) -> bool:
-    found = _connection(request)
-    if found is None:
-        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
-    cycle, transport = found
-    body = MALFORMED_JSON
-    head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body) + 64}\r\n"
-    transport.write(head.encode() + f"x-request-id: {request.request_id}\r\n\r\n".encode() + body)
-    transport.close()  # after the bytes written: what was promised never comes
-    cycle.disconnected = True
-    request.dropped = True
-    return True
+    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+    head += f"content-length: {len(MALFORMED_JSON) + 64}\r\nx-request-id: {request.request_id}\r\n\r\n"
+    missing = httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    return _end_connection(request, missing, head.encode() + MALFORMED_JSON)  # what was promised never comes
 
 
 async def _reset_mid_body(fault: Fault, request: FaultedRequest) -> bool:
-    found = _connection(request)
-    if found is None:
-        raise httpx.ReadError("[Errno 104] Connection reset by peer")
-    cycle, transport = found
-    head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n"
-    transport.write(head.encode() + MALFORMED_JSON)
-    sock = transport.get_extra_info("socket")
-    if sock is not None:  # linger 0: the close is a reset (RST), not an orderly end (FIN)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    transport.abort()
-    cycle.disconnected = True
-    request.dropped = True
-    return True
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n"
+    reset = httpx.ReadError("[Errno 104] Connection reset by peer")
+    return _end_connection(request, reset, head + MALFORMED_JSON, reset=True)
 
 
 def fault_error(status: int, code: str | None, retry_after: int | None, default_retry_after: int) -> ApiError:
@@ -130,15 +131,6 @@ async def _error(fault: Fault, request: FaultedRequest) -> bool:
     await request.send({"type": "http.response.start", "status": status, "headers": raw})
     await request.send({"type": "http.response.body", "body": body})
     return True
-
-
-# What a client meets when a proxy cuts an answer: the start of a task answer, no more.
-MALFORMED_JSON = b'{"request_id": "00000000-0000-0000-0000-000000000000", "output": {"task_id": "'
-GATEWAY_PAGE = (
-    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} {reason}</h1>"
-    "</center>\r\n<hr><center>gateway</center>\r\n</body>\r\n</html>\r\n"
-)
-GATEWAY_REASONS = {502: "Bad Gateway", 504: "Gateway Time-out"}
 
 
 async def _answer(request: FaultedRequest, status: int, content_type: bytes, body: bytes) -> None:

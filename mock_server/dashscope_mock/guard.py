@@ -34,7 +34,7 @@ from .config import MockConfig
 from .context import bearer_key
 from .errors import ApiError, catalogue_error, invalid_request
 
-__all__ = ["base_url", "edge_refusal", "guard", "header_bytes", "valid_host"]
+__all__ = ["base_url", "edge_refusal", "guard"]
 
 logger = logging.getLogger("dashscope_mock")
 RawHeaders = Sequence[tuple[bytes, bytes]]

@@ -15,9 +15,12 @@ from typing import Any
 
 from dashscope_openapi import load_control_spec, load_spec
 
-__all__ = ["CONTROL_BASE", "Resolved", "Route", "Router", "router"]
+__all__ = ["CONTROL_BASE", "SERVICE_CONTROL_OPERATIONS", "Resolved", "Route", "Router", "control_operations", "router"]
 
 CONTROL_BASE = "/_mock"
+# Control-plane routes that are part of the simulated service (result downloads, the OSS upload host): journaled and
+# faultable like the public API.
+SERVICE_CONTROL_OPERATIONS = frozenset({"getResult", "postObject"})
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,17 @@ class Router:
         if "GET" in methods:
             methods.add("HEAD")
         return ", ".join(sorted(methods))
+
+
+@functools.cache
+def control_operations() -> frozenset[str]:
+    """The operationIds of the control spec (the mock's own API)."""
+    return frozenset(
+        operation["operationId"]
+        for item in load_control_spec()["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    )
 
 
 @functools.cache

@@ -34,6 +34,7 @@ from dashscope_openapi import limits, load_control_spec, load_spec
 
 from .context import RequestContext, current_request
 from .errors import ApiError, catalogue_error, invalid_request
+from .routing import control_operations
 from .services.script_checks import describe_schema_error
 
 __all__ = [
@@ -45,7 +46,6 @@ __all__ = [
     "SchemaCheck",
     "branches",
     "check_body_in",
-    "control_operations",
     "error_path",
     "operation_validators",
     "parse_json_body",
@@ -263,17 +263,6 @@ def check_body_in(context: RequestContext, validator: OperationValidator, body: 
     ignored = validator.check_body(body, strict=context.backend.config.strict_fields)
     if ignored:
         context.add_note("undocumented fields ignored: " + ", ".join(ignored))
-
-
-@functools.cache
-def control_operations() -> frozenset[str]:
-    """The operationIds of the control spec (the mock's own API)."""
-    return frozenset(
-        operation["operationId"]
-        for item in load_control_spec()["paths"].values()
-        for operation in item.values()
-        if isinstance(operation, dict) and "operationId" in operation
-    )
 
 
 @functools.cache

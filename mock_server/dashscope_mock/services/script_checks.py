@@ -13,13 +13,9 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ..faults import BEHAVIOURS
-from ..routing import router
+from ..routing import SERVICE_CONTROL_OPERATIONS, control_operations, router
 
-__all__ = ["FAULTABLE_EXTRA", "ScriptError", "check_fault", "check_scenario_fields", "describe_schema_error"]
-
-# Control-plane operations that are part of the simulated service (result links, the OSS upload host): faults reach
-# them; the rest of the control plane is never faulted (a test must always be able to script and reset).
-FAULTABLE_EXTRA = frozenset({"getResult", "postObject"})
+__all__ = ["ScriptError", "check_fault", "check_scenario_fields", "describe_schema_error"]
 
 
 class ScriptError(ValueError):
@@ -46,8 +42,8 @@ def describe_schema_error(operation_id: str, error: ValidationError, body: Any) 
         field = ".".join([*map(str, error.path), extra[0]]) if extra else "?"
         value = error.instance.get(extra[0]) if extra else None
         return ScriptError(what, field, value, f"unknown field; the fields are {_listing(sorted(known))}")
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1] if "'" in str(error.message) else "?"
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = next((name for name in error.validator_value if name not in error.instance), "?")
         return ScriptError(what, missing, None, "required")
     field = ".".join(map(str, error.path)) or "(body)"
     if error.validator == "enum":
@@ -57,12 +53,14 @@ def describe_schema_error(operation_id: str, error: ValidationError, body: Any) 
 
 
 def _operation_methods() -> dict[str, str]:
-    """Each operation a fault can reach, with its HTTP method."""
-    found = {}
-    for route in router().routes:
-        if not route.pattern.pattern.startswith("^/_mock") or route.operation in FAULTABLE_EXTRA:
-            found[route.operation] = route.method
-    return found
+    """Each operation a fault can reach, with its HTTP method: the public API's and the simulated service's routes
+    under the control plane (the rest of the control plane is never faulted: a test can always script and reset)."""
+    control = control_operations()
+    return {
+        route.operation: route.method
+        for route in router().routes
+        if route.operation not in control or route.operation in SERVICE_CONTROL_OPERATIONS
+    }
 
 
 def check_fault(fields: Mapping[str, Any]) -> None:
