@@ -6,15 +6,17 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from http.server import HTTPServer
 from pathlib import Path
 
 import httpx
 
 from tests.services import free_port
 
-__all__ = ["BIN", "ROOT", "free_port", "running"]
+__all__ = ["BIN", "ROOT", "free_port", "in_thread", "running"]
 
 ROOT = Path(__file__).parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -54,3 +56,16 @@ def running(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@contextlib.contextmanager
+def in_thread(server: HTTPServer) -> Iterator[str]:
+    """Serve ``server`` (bound to a loopback port) from a daemon thread until the block ends; yields its base URL."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._servers import ROOT, free_port, running
+from ._servers import ROOT, free_port, in_thread, running
 from .throughput import SUBMIT_PATH, make_mock_command, statuses, submit_headers
 
 if TYPE_CHECKING:
@@ -130,14 +130,8 @@ def file_server(payload: bytes, content_type: str = "image/jpeg") -> Iterator[st
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="image-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    with in_thread(server) as url:
+        yield url
 
 
 def percentile(values: list[float], q: float) -> float:

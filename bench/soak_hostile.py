@@ -28,7 +28,7 @@ import httpx
 
 import dashscope_openapi
 
-from ._servers import free_port
+from ._servers import free_port, in_thread
 from .soak import MockServer
 from .soak_crash import _Quiet, tone_wav
 
@@ -82,14 +82,8 @@ class _Inputs(BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def inputs() -> Iterator[str]:
     _Inputs.files = {"/deep.png": (deep_png(), "image/png"), "/voice.wav": (tone_wav(2.0), "audio/wav")}
-    httpd = _Quiet(("127.0.0.1", 0), _Inputs)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with in_thread(_Quiet(("127.0.0.1", 0), _Inputs)) as url:
+        yield url
 
 
 # ---------------------------------------------------------------------------------------------- samplers
