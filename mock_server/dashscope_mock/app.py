@@ -308,6 +308,8 @@ class MockApp:
 
     @staticmethod
     def _log(context: RequestContext, scope: Any, path: str, status: int, ms: float) -> None:
+        if not logger.isEnabledFor(logging.INFO):  # in process the line is off: do not build it
+            return
         key = context.key
         query = scope.get("query_string", b"").decode("latin-1")
         logger.info(

@@ -20,6 +20,7 @@ passed, or from the bound address.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -54,11 +55,14 @@ def _open_path(path: str) -> bool:
     return any(path == base or path.startswith(base + "/") for base in OPEN_CONTROL_PATHS)
 
 
-def header_bytes(raw: RawHeaders) -> int:
-    """What the headers of a request weigh, as they were sent (name, ``: ``, value, CRLF)."""
-    return sum(len(name) + len(value) + 4 for name, value in raw)
+@functools.cache
+def _bounds() -> tuple[int, int, int]:
+    """``x-limits``' query bytes, query parameters and request-head bytes, read once (every request is checked)."""
+    bounds = limits()
+    return int(bounds["query_max_bytes"]), int(bounds["query_max_parameters"]), int(bounds["request_header_max_bytes"])
 
 
+@functools.lru_cache(maxsize=256)  # a server sees a handful of Host values; each is parsed once
 def valid_host(value: str) -> bool:
     """``value`` is one ``host[:port]`` (see ``_HOST``): an IPv6 literal must parse, the port be at most 65535."""
     if not _HOST.fullmatch(value):
@@ -77,18 +81,26 @@ def valid_host(value: str) -> bool:
 
 
 def edge_refusal(scope: Mapping[str, Any], raw: RawHeaders) -> ApiError | None:
-    """The refusal of a request that cannot be read as sent (see the module docstring), or ``None``."""
-    bounds = limits()
+    """The refusal of a request that cannot be read as sent (see the module docstring), or ``None``. One pass over
+    the headers (ASGI servers give their names in lower case): it runs on every request."""
+    query_bytes, query_parameters, head_bytes = _bounds()
     query: bytes = scope.get("query_string", b"")
-    if len(query) > int(bounds["query_max_bytes"]) or query.count(b"&") >= int(bounds["query_max_parameters"]):
+    if len(query) > query_bytes or query.count(b"&") >= query_parameters:
         return invalid_request()
-    line = len(scope.get("raw_path") or scope.get("path", "")) + len(query) + 16  # method, spaces, version
-    if line + header_bytes(raw) > int(bounds["request_header_max_bytes"]):
+    size = len(scope.get("raw_path") or scope.get("path", "")) + len(query) + 16  # method, spaces, version
+    hosts: list[bytes] = []
+    authorizations = 0
+    for name, value in raw:
+        size += len(name) + len(value) + 4  # ": " and CRLF
+        if name == b"host":
+            hosts.append(value)
+        elif name == b"authorization":
+            authorizations += 1
+    if size > head_bytes:
         return catalogue_error("BadRequest.HeaderTooLarge")
-    hosts = [value for name, value in raw if name.lower() == b"host"]
     if len(hosts) > 1 or (hosts and hosts[0] and not valid_host(hosts[0].decode("latin-1"))):
         return invalid_request()
-    if sum(1 for name, _ in raw if name.lower() == b"authorization") > 1:
+    if authorizations > 1:
         return catalogue_error("InvalidApiKey")
     return None
 
