@@ -10,8 +10,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 import uuid
+from collections.abc import Iterator
 from http import HTTPStatus
+from typing import Any, Literal
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -19,7 +24,7 @@ from dashscope_openapi import limits
 
 from .errors import ApiError, catalogue_error, error_parts, invalid_request
 
-__all__ = ["DashScopeHttpProtocol"]
+__all__ = ["DashScopeHttpProtocol", "serve_in_thread"]
 
 
 class DashScopeHttpProtocol(HttpToolsProtocol):
@@ -52,3 +57,29 @@ class DashScopeHttpProtocol(HttpToolsProtocol):
         lines += [f"content-length: {len(body)}", "connection: close", "", ""]
         self.transport.write("\r\n".join(lines).encode("latin-1") + body)
         self.transport.close()
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, lifespan: Literal["on", "off"] = "off"
+) -> Iterator[str]:
+    """Run an ASGI ``app`` under uvicorn (with this protocol) in a thread; yields ``http://host:port``."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan=lifespan, http=DashScopeHttpProtocol
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="dashscope-mock-uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()
+    try:
+        yield f"http://{host}:{bound[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -2,9 +2,10 @@
 
 ``openapi/dashscope-video.yaml`` is the single source of truth for the public API: schemas, limits (``x-limits``)
 and error codes (``x-error-catalogue``). The mock server and the SDK read them here instead of keeping copies.
-``openapi/mock-control.yaml`` describes the mock's own control plane. Both ship as package data: in a checkout
-``dashscope_openapi/openapi`` is a symlink to the canonical ``openapi/`` folder, and a wheel carries copies of the two
-files there. ``DASHSCOPE_OPENAPI_DIR`` points at another folder holding both.
+``openapi/mock-control.yaml`` describes the mock's own control plane, ``openapi/recording.yaml`` the files the
+mock's recording proxy writes (a JSON Schema). They ship as package data: in a checkout
+``dashscope_openapi/openapi`` is a symlink to the canonical ``openapi/`` folder, and a wheel carries copies of the
+files there. ``DASHSCOPE_OPENAPI_DIR`` points at another folder holding them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import yaml
 
 __all__ = [
     "CONTROL_SPEC_FILE",
+    "RECORDING_SCHEMA_FILE",
     "SPEC_DIR",
     "SPEC_FILE",
     "CatalogueEntry",
@@ -29,6 +31,7 @@ __all__ = [
     "error_catalogue",
     "limits",
     "load_control_spec",
+    "load_recording_schema",
     "load_spec",
     "model_limits",
     "request_schemas",
@@ -54,6 +57,7 @@ def _spec_dir() -> Path:
 SPEC_DIR = _spec_dir()
 SPEC_FILE = SPEC_DIR / "dashscope-video.yaml"
 CONTROL_SPEC_FILE = SPEC_DIR / "mock-control.yaml"
+RECORDING_SCHEMA_FILE = SPEC_DIR / "recording.yaml"
 
 Stage = Literal["submit", "task", "detect", "any", "cancel", "upload"]
 ANY_MODEL = "*"
@@ -69,6 +73,12 @@ def load_spec() -> Mapping[str, Any]:
 def load_control_spec() -> Mapping[str, Any]:
     """The mock control-plane spec, parsed once per process."""
     return _load(CONTROL_SPEC_FILE)
+
+
+@functools.cache
+def load_recording_schema() -> Mapping[str, Any]:
+    """The JSON Schema of a recording (``dashscope-mock proxy --record``), parsed once per process."""
+    return _load(RECORDING_SCHEMA_FILE)
 
 
 def _load(path: Path) -> Mapping[str, Any]:
