@@ -25,6 +25,7 @@ from .clock import Clock, RealClock, VirtualClock, clock_latest, format_service_
 from .config import MockConfig
 from .ids import IdFactory
 from .plugins import ModelRegistry, ModelTiming, load_registry
+from .realservice.replay import Replays
 from .scripting import Fault, Scenario
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
@@ -140,6 +141,7 @@ class Backend:
             now=self.now,
             tz=self.tz,
             results_dir=self.files_dir / "results",
+            replays=self._replays(),
         )
         self.results = ResultLinks(self.tasks)
         self.task_work = TaskWork(
@@ -262,6 +264,12 @@ class Backend:
         return self.faults.add(**fields)
 
     # ------------------------------------------------------------------ reset
+    def _replays(self) -> Replays | None:
+        """The recordings to replay (``config.replay``); a file that cannot be read raises ``RecordingError``."""
+        if self.config.replay is None:
+            return None
+        return Replays.from_dir(os.fspath(self.config.replay), strict=self.config.replay_strict)
+
     def start(self) -> None:
         """On server start (ASGI lifespan): resume the work a previous run left, and with a shared store keep
         watching for work of other processes."""
@@ -271,6 +279,8 @@ class Backend:
         self.pool.close()
         self.store.clear()
         self.ids.reseed(self.config.seed)
+        if self.tasks.replays is not None:
+            self.tasks.replays.reset()
         if isinstance(self.clock, VirtualClock | RealClock):
             self.clock.reset()
         shutil.rmtree(self.files_dir, ignore_errors=True)

@@ -85,6 +85,10 @@ class MockConfig:
     bind_host: str | None = None
     public_hosts: tuple[str, ...] = ()
     control_token: str | None = None
+    # Replay (``realservice.replay``): a directory of recordings whose matching submits replay the recorded task;
+    # ``replay_strict`` refuses a submit no recording matches (else it is simulated as usual).
+    replay: str | None = None
+    replay_strict: bool = False
 
     def __post_init__(self) -> None:
         latest = clock_latest()
@@ -161,6 +165,10 @@ class MockConfig:
             values["frozen_clock"] = frozen.lower() in {"on", "1", "true", "yes"}
         if start := env.get("DASHSCOPE_MOCK_CLOCK_START"):
             values["clock_start"] = float(start)
+        if replay := env.get("DASHSCOPE_MOCK_REPLAY"):
+            values["replay"] = replay
+        if replay_mode := env.get("DASHSCOPE_MOCK_REPLAY_MODE"):
+            values["replay_strict"] = replay_mode.lower() == "strict"
         if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
             values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
         values.update({k: v for k, v in overrides.items() if v is not None})

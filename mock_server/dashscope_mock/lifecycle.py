@@ -8,18 +8,24 @@ of ``RUNNING``: a task whose outcome is not known yet (the media pipeline still 
 the task FAILED at ``max(end of RUNNING, known_at)``; a success goes through the remaining phases from that point
 to SUCCEEDED. A task whose outcome is still unknown ``x-limits.task_timeout_hours`` after it started ends FAILED
 with ``InternalError.Timeout``, as the service does. Nothing runs in the background: 100,000 idle tasks cost only
-their records. ``timeline`` lists the statuses a task has gone through, by the same rules.
+their records. ``timeline`` lists the statuses a task has gone through, by the same rules. A replayed task
+(``TaskRecord.replay``) shows its recording's statuses at their offsets from the submit instead.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+
+from dashscope_openapi import terminal_statuses
 
 from .records import TaskRecord
 
-__all__ = ["Snapshot", "derive", "timeline"]
+__all__ = ["Snapshot", "derive", "replay_status", "timeline"]
 
 GATE_STATUS = "RUNNING"
+# Recorded offsets have millisecond resolution; clock readings near 1.8e9 s differ from their sum by ~1e-7 s.
+REPLAY_SLACK = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,8 @@ def begin_at(record: TaskRecord) -> float:
 
 def planned_end(record: TaskRecord, statuses: tuple[str, ...]) -> float:
     """When the task will end if nothing delays it (used to queue the next task of a slot)."""
+    if record.replay is not None:
+        return record.canceled_at if record.canceled_at is not None else record.submit_at
     if record.canceled_at is not None and record.canceled_at <= begin_at(record):
         return record.canceled_at
     gate = gate_index(statuses)
@@ -71,6 +79,8 @@ def planned_end(record: TaskRecord, statuses: tuple[str, ...]) -> float:
 def derive(record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_seconds: float) -> Snapshot:
     if record.canceled_at is not None and now >= record.canceled_at:
         return Snapshot("CANCELED", None, record.canceled_at)
+    if record.replay is not None:
+        return _replayed(record, now)
     if record.claimed_at is None and record.known_at is None:
         return Snapshot("PENDING")  # queued: no worker has its work yet
     start = begin_at(record)
@@ -97,6 +107,33 @@ def derive(record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_se
     return Snapshot("SUCCEEDED", start, at)
 
 
+def replay_points(points_json: str) -> list[tuple[float, str]]:
+    """``TaskRecord.replay``: (offset seconds from the submit, status), in order."""
+    return [(float(offset), str(status)) for offset, status in json.loads(points_json)]
+
+
+def replay_status(points_json: str, elapsed: float) -> tuple[str, float | None, float | None]:
+    """The status ``elapsed`` seconds after the submit, when it was first scheduled (its first status past PENDING)
+    and when it ended (a terminal status), as offsets."""
+    status, started, ended = "PENDING", None, None
+    for offset, name in replay_points(points_json):
+        if offset > elapsed + REPLAY_SLACK:
+            break
+        status = name
+        if started is None and status != "PENDING":
+            started = offset
+        if status in terminal_statuses():
+            ended = offset
+    return status, started, ended
+
+
+def _replayed(record: TaskRecord, now: float) -> Snapshot:
+    assert record.replay is not None
+    status, started, ended = replay_status(record.replay, now - record.submit_at)
+    at = record.submit_at
+    return Snapshot(status, None if started is None else at + started, None if ended is None else at + ended)
+
+
 def timeline(
     record: TaskRecord, statuses: tuple[str, ...], now: float, timeout_seconds: float
 ) -> list[tuple[str, float]]:
@@ -104,6 +141,17 @@ def timeline(
     what ``derive`` answers at each instant where its answer can change (the phases' ends, the outcome gate, the
     timeout, the cancel), so that the timeline never says anything ``derive`` would not have said at that time. A
     phase of no length is never reached."""
+    if record.replay is not None:
+        points = [("PENDING", record.submit_at)]
+        for offset, status in replay_points(record.replay):
+            instant = record.submit_at + offset
+            if record.canceled_at is not None and instant >= record.canceled_at:
+                break
+            if instant <= now + REPLAY_SLACK and status != points[-1][0]:
+                points.append((status, instant))
+        if record.canceled_at is not None and record.canceled_at <= now:
+            points.append(("CANCELED", record.canceled_at))
+        return points
     start = begin_at(record)
     gate = gate_index(statuses)
     durations = record.durations

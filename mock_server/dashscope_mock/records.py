@@ -40,6 +40,7 @@ class TaskRecord:
     video_ratio: str | None = None
     result_path: str | None = None
     claimed_at: float | None = None
+    replay: str | None = None  # a replayed recording's statuses (``realservice.replay``): they decide the status
     version: int = 0
 
     @property

@@ -4,7 +4,8 @@ does, with drift planted on request. The proxy, replay and drift tests run again
 Time is ``Clock``: the test moves it, the stand-in's tasks follow it, and the proxy measures offsets with it.
 A task PENDING for 1 s, RUNNING until 3 s, then SUCCEEDED (as the mock's fast profile: 0.5 s queued, 2-3 s working,
 within the drift report's tolerance); an input URL containing ``noface`` ends FAILED with liveportrait's documented
-``InvalidImage.NoHumanFace``.
+``InvalidImage.NoHumanFace``; one containing ``unreachable`` is refused at submit (400
+``InvalidParameter.DataInspection``).
 
 ``DRIFT`` names what can be planted, each with the severity the drift report must give it.
 """
@@ -119,8 +120,17 @@ class StandIn:
                     "message": "current user api does not support synchronous calls",
                 },
             )
+        urls: Iterable[Any] = list((body.get("input") or {}).values())
+        if any(isinstance(url, str) and "unreachable" in url for url in urls):
+            return (
+                400,
+                "application/json",
+                {
+                    "code": "InvalidParameter.DataInspection",
+                    "message": "Unable to download the media resource during the data inspection process.",
+                },
+            )
         task_id = str(uuid.uuid4())
-        urls: Iterable[Any] = (body.get("input") or {}).values()
         fails = any(isinstance(url, str) and "noface" in url for url in urls)
         self.tasks[task_id] = _Task(str(body["model"]), self.clock(), fails)
         return 200, "application/json", {"output": {"task_id": task_id, "task_status": "PENDING"}}

@@ -17,8 +17,8 @@ import copy
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from connexion.json_schema import resolve_refs
@@ -28,27 +28,9 @@ from dashscope_openapi import SPEC_FILE, CatalogueEntry, error_catalogue, load_s
 
 from ..errors import ApiError
 from ..validation import operation_validators
+from .findings import SEVERITIES, Finding
 
 __all__ = ["SEVERITIES", "Finding", "request_findings", "response_findings", "spec_line"]
-
-Severity = Literal["critical", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")  # most severe first
-
-
-@dataclass(frozen=True)
-class Finding:
-    severity: Severity
-    kind: str  # status, shape, required, type, task_status, code, message, field, header, request, limit, timing
-    message: str
-    where: str = ""  # the operation (and the field's dotted path)
-    spec_line: str = ""  # "openapi/dashscope-video.yaml:123"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: value for name, value in asdict(self).items() if value != ""}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        return cls(**dict(data))
 
 
 # ---------------------------------------------------------------------------------------------------- spec lines

@@ -28,7 +28,7 @@ from jsonschema import Draft4Validator
 from dashscope_openapi import load_recording_schema, terminal_statuses
 
 from ..keys import masked
-from .conformance import Finding
+from .findings import Finding
 
 __all__ = [
     "FORMAT",

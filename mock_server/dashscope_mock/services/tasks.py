@@ -22,6 +22,7 @@ from ..errors import catalogue_error, entry
 from ..ids import IdFactory
 from ..lifecycle import Snapshot, derive, timeline
 from ..plugins import ModelTiming
+from ..realservice.replay import Replays, replayed_task
 from ..records import TaskRecord
 from ..scripting import Scenario
 from ..seam import MediaJob, RecordedOutcome
@@ -63,6 +64,16 @@ def download_failure(model: str, field: str) -> CatalogueEntry:
     return found
 
 
+def _list_time(value: Any, tz: timezone) -> float | None:
+    """A list filter's ``YYYYMMDDhhmmss`` in service time; ``None`` when absent or unreadable (no filter)."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value), "%Y%m%d%H%M%S").replace(tzinfo=tz).timestamp()
+    except ValueError:
+        return None
+
+
 class TaskService:
     def __init__(
         self,
@@ -78,6 +89,7 @@ class TaskService:
         now: Callable[[], float],
         tz: timezone,
         results_dir: Path,
+        replays: Replays | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -92,6 +104,7 @@ class TaskService:
         self.kick: Callable[[], None] = lambda: None  # the work pool's, once it exists (it calls ``work``)
         self.queue_max = int(config.engine("queue_max"))
         self.results_dir = results_dir
+        self.replays = replays
         self.timeout_seconds = float(limits()["task_timeout_hours"]) * HOUR
         self.retention_seconds = float(limits()["task_retention_hours"]) * HOUR
         self.validity_seconds = float(limits()["result_url_validity_hours"]) * HOUR
@@ -111,6 +124,15 @@ class TaskService:
         model = str(body["model"])
         inputs: Mapping[str, Any] = body.get("input") or {}
         parameters: Mapping[str, Any] = body.get("parameters") or {}
+        plan = self.replays.take(model, body) if self.replays is not None else None
+        if plan is not None:  # a recorded refusal raises; else the task shows the recorded statuses, no media work
+            if note is not None:
+                note(f"replayed from {plan.source}")
+            with self.store.transaction():
+                seq = self.store.next_seq()
+                record = replayed_task(plan, self.ids.task_id(seq), seq, key, body, self.now(), request_id, oss_resolve)
+                self.store.add_task(record, None)
+            return record
         urls = [v for v in inputs.values() if isinstance(v, str)]
         scenario = self.scenarios.take(model, "submit", urls)
         if scenario is not None and scenario.entry is not None and scenario.entry.stage in ("submit", "any"):
@@ -247,8 +269,8 @@ class TaskService:
     ) -> list[tuple[TaskRecord, Snapshot]]:
         """The caller's tasks of the last ``task_retention_hours`` matching the list filters, newest first."""
         now = self.now()
-        start = self._parse_list_time(query.get("start_time"))
-        end = self._parse_list_time(query.get("end_time"))
+        start = _list_time(query.get("start_time"), self.tz)
+        end = _list_time(query.get("end_time"), self.tz)
         wanted_status = query.get("status")
         found: list[tuple[TaskRecord, Snapshot]] = []
         for record in reversed(self.store.tasks_of(key)):
@@ -271,14 +293,6 @@ class TaskService:
                 continue
             found.append((record, snap))
         return found
-
-    def _parse_list_time(self, value: Any) -> float | None:
-        if not value:
-            return None
-        try:
-            return datetime.strptime(str(value), "%Y%m%d%H%M%S").replace(tzinfo=self.tz).timestamp()
-        except ValueError:
-            return None
 
     def everything(self) -> list[tuple[TaskRecord, Snapshot, bool]]:
         """Every task of every key with its snapshot and whether it is past retention (control plane)."""
