@@ -75,10 +75,13 @@ check-install: venv
 contract: venv
 	ALLOW_BILLABLE="$(ALLOW_BILLABLE)" scripts/contract_cli.sh "$(BASE_URL)"
 
-## A free subset against the real service; needs DASHSCOPE_API_KEY.
+## A free subset against the real service through the validating proxy; needs DASHSCOPE_API_KEY. Leaves the
+## recordings and the drift report in $(LIVE_DIR).
+LIVE_DIR ?= out/live
 contract-live: venv
 	@test -n "$$DASHSCOPE_API_KEY" || echo "DASHSCOPE_API_KEY is not set: the live contract tests are SKIPPED (not run, not passed)."
-	DASHSCOPE_LIVE=1 $(BIN)/python -m pytest -q -rs contract_tests/test_live.py
+	DASHSCOPE_LIVE=1 DASHSCOPE_LIVE_ARTIFACTS="$(LIVE_DIR)" $(BIN)/python -m pytest -q -rs contract_tests/test_live.py
+	@test -z "$$DASHSCOPE_API_KEY" || echo "recordings and drift report: $(LIVE_DIR)/"
 
 ## Throughput against Prism and the bare route, scale, SDK; writes docs/BENCHMARKS.md (~12 min). Installs wrk (Debian).
 bench: venv node redis

@@ -89,10 +89,12 @@ def openapi_core_spec() -> OpenAPI:
 
 
 class HttpxOpenAPIRequest:
-    """An httpx request seen through openapi-core's Request protocol."""
+    """An httpx request seen through openapi-core's Request protocol; ``host_url`` stands for the request's own
+    (a request sent through a proxy, judged as if sent to the service)."""
 
-    def __init__(self, request: httpx.Request) -> None:
+    def __init__(self, request: httpx.Request, host_url: str | None = None) -> None:
         self._request = request
+        self._host_url = host_url
         self.parameters = RequestParameters(
             query=ImmutableMultiDict(request.url.params.multi_items()),
             header=Headers(list(request.headers.items())),
@@ -101,6 +103,8 @@ class HttpxOpenAPIRequest:
 
     @property
     def host_url(self) -> str:
+        if self._host_url is not None:
+            return self._host_url
         return f"{self._request.url.scheme}://{self._request.url.netloc.decode()}"
 
     @property
@@ -148,6 +152,8 @@ class HttpxOpenAPIResponse:
         return Headers(list(self._response.headers.items()))
 
 
-def validate_response(response: httpx.Response) -> None:
-    """Raise openapi-core's error when ``response`` (to its request) does not conform to the spec."""
-    openapi_core_spec().validate_response(HttpxOpenAPIRequest(response.request), HttpxOpenAPIResponse(response))
+def validate_response(response: httpx.Response, host_url: str | None = None) -> None:
+    """Raise openapi-core's error when ``response`` (to its request) does not conform to the spec; ``host_url``: the
+    server the request stands for (one of the spec's ``servers``) when it went elsewhere (through a proxy)."""
+    request = HttpxOpenAPIRequest(response.request, host_url)
+    openapi_core_spec().validate_response(request, HttpxOpenAPIResponse(response))

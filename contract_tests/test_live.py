@@ -1,24 +1,34 @@
-"""Live mode: a free subset against the real service, checked against the spec and diffed with the mock.
+"""Live mode: a free subset against the real service, through the validating proxy, checked against the spec and
+diffed with the mock.
 
 Runs only with ``make contract-live`` (``DASHSCOPE_LIVE=1``) and a ``DASHSCOPE_API_KEY``; otherwise every test is
-reported as SKIPPED with the reason — never as passed. Each request costs nothing: none creates a task.
+reported as SKIPPED with the reason — never as passed. Each request costs nothing: none creates a task. The proxy
+records every exchange into ``$DASHSCOPE_LIVE_ARTIFACTS/recordings`` (default ``out/live``) and the drift report is
+written beside them when the module ends.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+
+from dashscope_mock.realservice.proxy import VIOLATIONS_HEADER, Proxy
+from dashscope_mock.realservice.recording import Recorder
+from dashscope_mock.serving import serve_in_thread
 
 from ._spec import validate_response
 
 pytestmark = pytest.mark.live
 
 SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis/"
+SERVICE = "https://dashscope.aliyuncs.com"  # the spec's server the proxied requests are judged as sent to
 BODY = {
     "model": "liveportrait",
     "input": {
@@ -35,9 +45,26 @@ def live() -> Iterator[httpx.Client]:
     key = os.environ.get("DASHSCOPE_API_KEY")
     if not key:
         pytest.skip("DASHSCOPE_API_KEY is not set: the live contract tests were skipped, NOT passed")
-    base_url = os.environ.get("DASHSCOPE_BASE_URL", "https://dashscope.aliyuncs.com")
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client:
+    upstream = os.environ.get("DASHSCOPE_BASE_URL", "https://dashscope.aliyuncs.com")
+    artifacts = Path(os.environ.get("DASHSCOPE_LIVE_ARTIFACTS", "out/live"))
+    recordings = artifacts / "recordings"
+    proxy = Proxy(upstream, recorder=Recorder(recordings, upstream=upstream, inputs="hashed"), violations_header=True)
+    with (
+        serve_in_thread(proxy, lifespan="on") as url,
+        httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as client,
+    ):
         yield client
+    from dashscope_mock.realservice.drift import run
+
+    report = artifacts / "drift-report"
+    run(
+        recordings,
+        profile="realistic",
+        fail_on="never",
+        markdown_path=report.with_suffix(".md"),
+        json_path=report.with_suffix(".json"),
+        stream=None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +90,8 @@ def _shape(response: httpx.Response) -> dict[str, Any]:
 
 def _both(live: httpx.Client, mock: httpx.Client, method: str, url: str, **kwargs: Any) -> tuple[Any, Any]:
     real = live.request(method, url, **kwargs)
-    validate_response(real)
+    validate_response(real, SERVICE)
+    assert VIOLATIONS_HEADER.lower() not in real.headers, real.headers.get(VIOLATIONS_HEADER)
     simulated = mock.request(method, url, **kwargs)
     return _shape(real), _shape(simulated)
 
@@ -87,3 +115,22 @@ def test_a_submit_without_the_async_header(live: httpx.Client, mock: httpx.Clien
     real, simulated = _both(live, mock, "POST", SUBMIT, json=BODY)
     assert real["status"] == 403
     assert real == simulated
+
+
+def test_a_billed_task_is_recorded_to_its_end(live: httpx.Client) -> None:
+    """One real liveportrait task (billed per second of video), polled to its end through the proxy, so the
+    recordings hold a whole timeline. Only with ``ALLOW_BILLABLE=1``."""
+    if os.environ.get("ALLOW_BILLABLE") != "1":
+        pytest.skip("a billed task runs only with ALLOW_BILLABLE=1: skipped, not passed")
+    submitted = live.post(SUBMIT, json=BODY, headers={"X-DashScope-Async": "enable"})
+    validate_response(submitted, SERVICE)
+    task_id = submitted.json()["output"]["task_id"]
+    deadline = time.monotonic() + 900  # the real service, real time: there is no virtual clock to move
+    status = "PENDING"
+    while status not in ("SUCCEEDED", "FAILED", "CANCELED", "UNKNOWN") and time.monotonic() < deadline:
+        time.sleep(5)
+        answer = live.get(f"/api/v1/tasks/{task_id}")
+        validate_response(answer, SERVICE)
+        assert VIOLATIONS_HEADER.lower() not in answer.headers, answer.headers.get(VIOLATIONS_HEADER)
+        status = answer.json()["output"]["task_status"]
+    assert status in ("SUCCEEDED", "FAILED"), f"the task did not end within 15 minutes ({status})"

@@ -1,9 +1,10 @@
-"""``dashscope-mock serve``: the mock under uvicorn.
+"""``dashscope-mock serve``: the mock under uvicorn (``proxy`` and ``drift``: ``realservice.commands``).
 
 ```
 dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic \
     --state memory|sqlite:///path.db|redis://host:port/db --seed N --media-checks on|off --keys sk-a,sk-b \
-    [--workers N] [--media-workers N] [--concurrency model=N,...] [--rate-limit on|off]
+    [--workers N] [--media-workers N] [--concurrency model=N,...] [--rate-limit on|off] \
+    [--replay DIR [--replay-mode lenient|strict]]
 ```
 
 Binds 127.0.0.1 by default and logs one line per request. The port is bound and listening before the links are
@@ -27,6 +28,8 @@ import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from .realservice.commands import add_commands, run_drift, run_proxy
 
 __all__ = ["app_from_env", "is_loopback_host", "main"]
 
@@ -139,12 +142,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--clock-start", type=float, default=None, help="the clock's first instant, epoch seconds (same on replicas)"
     )
+    serve.add_argument(
+        "--replay", default=None, metavar="DIR", help="replay recorded tasks (dashscope-mock proxy --record DIR)"
+    )
+    serve.add_argument(
+        "--replay-mode",
+        choices=["lenient", "strict"],
+        default="lenient",
+        help="strict: a submit no recording matches gets 400 Mock.ReplayUnmatched (lenient: simulated as usual)",
+    )
     serve.add_argument("--log-level", default="info")
+    add_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "proxy":
+        return run_proxy(args, _listen, _configure_logging)
+    if args.command == "drift":
+        return run_drift(args)
     import uvicorn
 
     from .config import MockConfig, parse_concurrency
@@ -190,6 +207,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.concurrency:
         parse_concurrency(args.concurrency)  # fail here, not in each worker
         env["CONCURRENCY"] = args.concurrency
+    if args.replay:
+        from .realservice.recording import RecordingError
+        from .realservice.replay import Replays
+
+        try:
+            Replays.from_dir(args.replay)  # fail here, naming the file and the field, not in each worker
+        except RecordingError as error:
+            print(f"dashscope-mock: --replay: {error}", file=sys.stderr)
+            return 2
+        env["REPLAY"] = os.path.abspath(args.replay)
+        env["REPLAY_MODE"] = args.replay_mode
     if args.seed is not None:
         env["SEED"] = str(args.seed)
     if args.keys:

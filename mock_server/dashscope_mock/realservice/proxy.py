@@ -346,12 +346,12 @@ class Proxy:
             recorder.submitted(task_id, sent_at, exchange.key, request, response, findings)
             return
         polled = exchange.params.get("task_id", "")
-        if operation == "getTask" and polled in self._tasks and recorder.knows(polled):
+        if operation == "getTask" and polled in self._tasks:  # a task of this run: its timeline, not an exchange
             task = self._tasks[polled]
-            body = response.get("body")
-            ended = recorder.polled(polled, self.clock() - task.submitted, status, body, findings, exchange.key)
-            if ended:
-                self._fetch_result(polled, parsed, task)
+            if recorder.knows(polled):  # queries after its end add nothing to a timeline
+                offset = self.clock() - task.submitted
+                if recorder.polled(polled, offset, status, response.get("body"), findings, exchange.key):
+                    self._fetch_result(polled, parsed, task)
             return
         recorder.exchange(operation, sent_at, exchange.key, request, response, findings)
 
