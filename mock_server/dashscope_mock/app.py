@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import functools
+import json
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 import connexion
 from connexion.datastructures import MediaTypeDict
@@ -58,6 +60,7 @@ from .guard import base_url, edge_refusal, guard
 from .handlers import HANDLERS
 from .keys import account, masked
 from .routing import CONTROL_BASE, SERVICE_CONTROL_OPERATIONS, router
+from .scripting import FAULT_HEADER, FaultFacts, fault_marks
 from .seam import Media
 from .validation import DashScopeBodyValidator, DashScopeMultiPartValidator, DashScopeParameterValidator
 
@@ -212,31 +215,35 @@ class MockApp:
                 await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
                 await send_wrapper({"type": "http.response.body", "body": body})
                 return
-            faults = [] if control else backend.faults.pick(method, path, operation)
-            for fault in faults:  # the journal names what touched the request (verification shows it)
-                context.add_note(f"fault #{fault.id} ({fault.kind})")
-            if faults:
-                faulted = FaultedRequest(send_wrapper, send, context.request_id, backend.config.retry_after_seconds)
-                if await apply_faults(faults, faulted):
-                    if faulted.dropped:
-                        status = 0
-                    return
+            answer: Callable[[Any], Awaitable[None]] = send_wrapper  # a fault around the answer wraps it
+            if not control:
+                facts, receive = await _fault_facts(context, scope, resolved.params, receive, arrival)
+                faults = backend.faults.pick(method, path, operation, facts)
+                for fault in faults:  # the journal names what touched the request (verification shows it)
+                    context.add_note(f"fault #{fault.id} ({fault.kind})")
+                if faults:
+                    faulted = FaultedRequest(send_wrapper, send, context.request_id, backend.config.retry_after_seconds)
+                    if await apply_faults(faults, faulted):
+                        if faulted.dropped:
+                            status = 0
+                        return
+                    answer = faulted.send
             try:
                 if self._untyped_body(operation, headers):
                     raise as_oss_error(invalid_request()) if operation in OSS_OPERATIONS else invalid_request()
                 receive = self._bounded(receive, scope, operation)
                 fast = self.fast_path
                 if fast is not None and operation in fast.operations:
-                    passed_on = await fast.serve(operation, resolved.params, scope, receive, send_wrapper, context)
+                    passed_on = await fast.serve(operation, resolved.params, scope, receive, answer, context)
                     if passed_on is None:
                         return
                     receive = passed_on  # connexion answers it (and reads the body the fast path may have read)
             except ApiError as refused:  # a body past its bound, before connexion had it
                 code, raw, body = render_error(refused, context.request_id)
-                await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
-                await send_wrapper({"type": "http.response.body", "body": body})
+                await answer({"type": "http.response.start", "status": code, "headers": raw})
+                await answer({"type": "http.response.body", "body": body})
                 return
-            await self.core(scope, receive, send_wrapper)
+            await self.core(scope, receive, answer)
         finally:
             release_request(token)
             elapsed_ms = (loop.time() - started) * 1000.0
@@ -342,6 +349,60 @@ def printable(text: str) -> str:
     if len(text) > LOGGED_TARGET_MAX:
         text = f"{text[:LOGGED_TARGET_MAX]}…({len(text) - LOGGED_TARGET_MAX} more)"
     return _UNPRINTABLE.sub(_escape, text)
+
+
+# Operations whose model a fault reads from the JSON body (``model``); task routes read it from the task record.
+MODEL_IN_BODY = frozenset({"createVideoSynthesis", "detectFace"})
+
+
+async def _fault_facts(
+    context: RequestContext, scope: Any, params: Mapping[str, str], receive: Any, now: float
+) -> tuple[FaultFacts, Any]:
+    """What faults select this request by (``scripting.FaultFacts``), and the ``receive`` the rest of the path uses:
+    a submit's or face-detect's body (within its bound) is read here, for its ``model``, and replayed after."""
+    task_id = params.get("task_id") or params.get("file_name", "").removesuffix(".mp4") or None
+    model_of: Callable[[], str | None] | None = None
+    store = context.backend.store
+    if task_id is not None:
+
+        def model_of() -> str | None:
+            record = store.get_task(task_id)
+            return record.model if record is not None else None
+
+    elif context.operation in MODEL_IN_BODY:
+        declared = context.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) <= int(limits()["request_body_max_bytes"]):
+            raw, receive = await _read_replayable(receive)
+            model_of = functools.partial(_body_model, raw)
+    elif b"model=" in scope.get("query_string", b""):
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        model_of = functools.partial(lambda values: values[0] if values else None, query.get("model"))
+    marks = fault_marks(context.headers.get(FAULT_HEADER.lower()))
+    return FaultFacts(now=now, task_id=task_id, key=context.key, marks=marks, model_of=model_of), receive
+
+
+async def _read_replayable(receive: Any) -> tuple[bytes, Any]:
+    """The body (its messages until the last), and a ``receive`` that hands the same messages again, then reads on."""
+    messages: list[Any] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Any:
+        return messages.pop(0) if messages else await receive()
+
+    return b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request"), replay
+
+
+def _body_model(raw: bytes | None) -> str | None:
+    try:
+        body = json.loads(raw or b"")
+    except ValueError:
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _too_large(operation: str | None) -> ApiError:

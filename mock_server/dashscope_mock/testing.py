@@ -17,8 +17,8 @@ The handle's members: ``app`` (the ASGI app), ``backend``, ``clock``, ``scenario
 ``async_client()`` / ``client()``; ``serve()`` (uvicorn on 127.0.0.1, port 0, in a thread; yields the base URL);
 and shortcuts ``advance(seconds)`` (``async_advance`` on the mock's own event loop; both let media work in flight
 finish first), ``scenario(...)`` and ``fault(...)`` (checked when made: ``ScriptError`` names a field that could not
-take effect), ``requests(operation)``, ``assert_requested(...)``, ``assert_fired(...)``, ``unmatched()``,
-``reset()``.
+take effect; ``fault_header(fault)`` marks the one request a ``per_request`` fault hits), ``requests(operation)``,
+``assert_requested(...)``, ``assert_fired(...)``, ``unmatched()``, ``reset()``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -38,7 +37,7 @@ from .backend import Backend
 from .clock import VirtualClock
 from .config import MockConfig
 from .keys import account
-from .scripting import Fault, JournalEntry, Scenario
+from .scripting import FAULT_HEADER, Fault, JournalEntry, Scenario
 from .seam import Media
 from .services.script_checks import ScriptError, describe_schema_error
 from .validation import operation_validators
@@ -156,33 +155,10 @@ class MockDashScope:
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         """Run the app under uvicorn in a thread; yields ``http://host:port``."""
-        import uvicorn
+        from .serving import serve_in_thread
 
-        from .serving import DashScopeHttpProtocol
-
-        config = uvicorn.Config(
-            self.app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            http=DashScopeHttpProtocol,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="dashscope-mock-uvicorn", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the mock server did not start")
-            time.sleep(0.01)
-        bound = server.servers[0].sockets[0].getsockname()
-        try:
-            yield f"http://{host}:{bound[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serve_in_thread(self.app, host, port) as url:
+            yield url
 
     # time
     def advance(self, seconds: float) -> float:
@@ -250,6 +226,13 @@ class MockDashScope:
         *,
         method: str | None = None,
         path_contains: str | None = None,
+        model: str | None = None,
+        task_id: str | None = None,
+        key: str | None = None,
+        per_request: bool | None = None,
+        name: str | None = None,
+        active_from: float | None = None,
+        active_until: float | None = None,
         times: int | None = 1,
         probability: float = 1.0,
         seed: int | None = None,
@@ -257,27 +240,69 @@ class MockDashScope:
         code: str | None = None,
         retry_after: int | None = None,
         latency_seconds: float | None = None,
+        latency_distribution: str | None = None,
+        latency_min_seconds: float | None = None,
+        latency_max_seconds: float | None = None,
+        latency_median_seconds: float | None = None,
+        latency_sigma: float | None = None,
         gateway_status: int | None = None,
+        dribble_bytes: int | None = None,
+        dribble_interval_ms: float | None = None,
+        field: str | None = None,
+        task_status: str | None = None,
+        result_status: int | None = None,
     ) -> Fault:
-        """Trouble on matching requests (``POST /_mock/faults``'s fields): ``error`` (``status``, ``code``,
-        ``retry_after``), ``latency`` (``latency_seconds``), ``drop``, ``malformed_json`` or ``gateway_html``
-        (``gateway_status``), on ``operation`` (an operationId, or ``*``).
-        ``assert_fired(fault)`` checks that it did."""
+        """Trouble on matching requests (``POST /_mock/faults``'s fields; the control spec documents each kind):
+        ``latency`` (``latency_seconds``, or ``latency_distribution`` uniform/lognormal and its parameters),
+        ``error`` (``status``, ``code``, ``retry_after``), ``drop`` (the empty answer), ``connection_reset``,
+        ``malformed_json``, ``gateway_html`` (``gateway_status``), ``truncated_body``, ``reset_mid_body``,
+        ``chunked_dribble`` (``dribble_bytes``, ``dribble_interval_ms``), ``wrong_type`` (``field``), and on task
+        queries ``unknown_status`` (``task_status``), ``status_regression``, ``missing_result_url``; on result
+        downloads ``result_link_error`` (``result_status``).
+
+        Selected by ``operation`` (an operationId, or ``*``), ``method``, ``path_contains``, ``model``, ``task_id``,
+        ``key`` (kept masked) and the window ``active_from``..``active_until`` (the mock's clock, epoch seconds:
+        ``mock.clock.now() + 5``). ``per_request=True``: only requests carrying ``fault_header(fault)``
+        (``X-Mock-Fault: <id>``, or its ``name``). ``assert_fired(fault)`` checks that it fired."""
         body = _given(
             kind=kind,
             operation=operation,
             method=method,
             path_contains=path_contains,
+            model=model,
+            task_id=task_id,
+            key=key,
+            per_request=per_request,
+            name=name,
+            active_from=active_from,
+            active_until=active_until,
             probability=probability,
             seed=seed,
             status=status,
             code=code,
             retry_after=retry_after,
             latency_seconds=latency_seconds,
+            latency_distribution=latency_distribution,
+            latency_min_seconds=latency_min_seconds,
+            latency_max_seconds=latency_max_seconds,
+            latency_median_seconds=latency_median_seconds,
+            latency_sigma=latency_sigma,
             gateway_status=gateway_status,
+            dribble_bytes=dribble_bytes,
+            dribble_interval_ms=dribble_interval_ms,
+            field=field,
+            task_status=task_status,
+            result_status=result_status,
         )
         _check_schema("createFault", {**body, "times": times})
         return self.backend.add_fault(times=times, **body)
+
+    @staticmethod
+    def fault_header(*faults: Fault | str) -> dict[str, str]:
+        """The header that makes the ``per_request`` faults named fire on one request: ``{"X-Mock-Fault": ...}``
+        (each fault by its id, or a name given as text)."""
+        names = [fault if isinstance(fault, str) else str(fault.id) for fault in faults]
+        return {FAULT_HEADER: ",".join(names)}
 
     # verification
     def requests(self, operation: str | None = None, **filters: Any) -> list[JournalEntry]:

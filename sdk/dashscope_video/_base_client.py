@@ -38,6 +38,20 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_UPLOAD_TIMEOUT = 600.0
 
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+
+# The fields of an answer the SDK hands on as text (a ``TaskHandle``'s id and status): another JSON type there is an
+# answer the spec does not allow (``APIResponseValidationError``), not a handle on task ``0``.
+TEXT_FIELDS: Mapping[str, tuple[str, ...]] = {"submit": ("output.task_id", "output.task_status")}
+
+
+def _expect_text(data: Mapping[str, Any], path: str) -> None:
+    value: Any = data
+    for name in path.split("."):
+        value = value[name]
+    if not isinstance(value, str):
+        raise TypeError(f"{path} is {type(value).__name__}, not a string")
+
+
 TransportT = TypeVar("TransportT", httpx.BaseTransport, httpx.AsyncBaseTransport)
 
 
@@ -132,10 +146,13 @@ class BaseClient(Generic[HttpT, TransportT]):
 
     @staticmethod
     def read_json(response: httpx.Response, kind: str) -> dict[str, Any]:
-        """The answer's JSON object, checked against the generated model of ``kind``."""
+        """The answer's JSON object, checked against the generated model of ``kind`` and, for the fields the SDK
+        reads as text, their type (the generated models take a value of any JSON type there)."""
         try:
             data = response.json()
             parse(kind, data)
+            for path in TEXT_FIELDS.get(kind, ()):
+                _expect_text(data, path)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise APIResponseValidationError(
                 f"unexpected {response.status_code} answer from {response.request.url.path}: {exc!r}",

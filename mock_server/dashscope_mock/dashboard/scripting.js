@@ -41,7 +41,27 @@ export function renderFaults(items) {
     const details = [];
     if (item.kind === "error") details.push([item.status, item.code].filter(Boolean).join(" "));
     if (item.kind === "latency") details.push(`${text(item.latency_seconds)} s`);
+    if (item.kind === "latency" && item.latency_distribution && item.latency_distribution !== "fixed") {
+      details.pop();
+      details.push(item.latency_distribution === "uniform"
+        ? `uniform ${text(item.latency_min_seconds)}–${text(item.latency_max_seconds)} s`
+        : `lognormal median ${text(item.latency_median_seconds)} s σ ${text(item.latency_sigma ?? 0.5)}`);
+    }
     if (item.kind === "gateway_html") details.push(text(item.gateway_status || 502));
+    if (item.kind === "chunked_dribble") {
+      details.push(`${text(item.dribble_bytes ?? 16)} B / ${text(item.dribble_interval_ms ?? 100)} ms`);
+    }
+    if (item.kind === "wrong_type") details.push(text(item.field));
+    if (item.kind === "unknown_status") details.push(text(item.task_status));
+    if (item.kind === "result_link_error") details.push(text(item.result_status || 403));
+    if (item.name) details.push(`“${item.name}”`);
+    if (item.model) details.push(item.model);
+    if (item.task_id) details.push(`task ${item.task_id}`);
+    if (item.key) details.push(`key ${item.key}`);
+    if (item.per_request) details.push(`X-Mock-Fault: ${item.name || item.id}`);
+    if (item.active_from !== undefined || item.active_until !== undefined) {
+      details.push(`window ${text(item.active_from ?? "…")}–${text(item.active_until ?? "…")}`);
+    }
     if (item.method) details.push(item.method);
     if (item.path_contains) details.push(`path contains “${item.path_contains}”`);
     if (item.probability !== undefined && item.probability !== 1) details.push(`p=${item.probability}`);
@@ -90,6 +110,9 @@ function fillScenarioModels(catalogue) {
   }
   for (const model of catalogue.models || []) {
     if (model.kind === "video") noteOption("filter-model", model.name); // tasks are video models
+    if (!Array.from($("fault-models").options).some((option) => option.value === model.name)) {
+      $("fault-models").append(el("option", { value: model.name }));
+    }
   }
   fillScenarioCodes();
 }
@@ -165,23 +188,100 @@ function addScenario(event) {
   });
 }
 
-function addFault(event) {
-  event.preventDefault();
+/** The value of an input, or undefined when empty. */
+function given(id, parse = (value) => value) {
+  const value = $(id).value.trim();
+  return value === "" ? undefined : parse(value);
+}
+
+/** Each kind's own fields (POST /_mock/faults, FaultRequest): input id -> [field, parser]. */
+const KIND_FIELDS = {
+  error: { "fault-status": ["status", (v) => parseInt(v, 10)] },
+  gateway_html: { "fault-gateway-status": ["gateway_status", (v) => parseInt(v, 10)] },
+  chunked_dribble: {
+    "fault-dribble-bytes": ["dribble_bytes", (v) => parseInt(v, 10)],
+    "fault-dribble-interval": ["dribble_interval_ms", parseFloat],
+  },
+  wrong_type: { "fault-field": ["field", String] },
+  unknown_status: { "fault-task-status": ["task_status", String] },
+  result_link_error: { "fault-result-status": ["result_status", (v) => parseInt(v, 10)] },
+};
+const LATENCY_FIELDS = {
+  fixed: { "fault-latency": ["latency_seconds", parseFloat] },
+  uniform: { "fault-latency-min": ["latency_min_seconds", parseFloat], "fault-latency-max": ["latency_max_seconds", parseFloat] },
+  lognormal: {
+    "fault-latency-median": ["latency_median_seconds", parseFloat],
+    "fault-latency-sigma": ["latency_sigma", parseFloat],
+  },
+};
+// The kinds that apply to one operation only: the form fills it in.
+const KIND_OPERATION = {
+  unknown_status: "getTask",
+  missing_result_url: "getTask",
+  status_regression: "getTask",
+  result_link_error: "getResult",
+};
+
+function addFields(body, fields) {
+  for (const [id, [name, parse]] of Object.entries(fields)) {
+    const value = given(id, parse);
+    if (value !== undefined) body[name] = value;
+  }
+}
+
+/** The fault form's body for its kind, its selectors and its window (seconds from the mock clock's now). */
+async function faultBody() {
   const kind = $("fault-kind").value;
   const body = { kind, operation: $("fault-operation").value.trim() || "*" };
   const times = $("fault-times").value.trim();
   body.times = times === "" ? null : parseInt(times, 10);
-  if (kind === "error" && $("fault-status").value.trim() !== "") {
-    body.status = parseInt($("fault-status").value, 10);
+  if (kind === "latency") {
+    const distribution = $("fault-latency-distribution").value;
+    if (distribution !== "fixed") body.latency_distribution = distribution;
+    addFields(body, LATENCY_FIELDS[distribution]);
   }
-  if (kind === "latency" && $("fault-latency").value.trim() !== "") {
-    body.latency_seconds = parseFloat($("fault-latency").value);
+  addFields(body, KIND_FIELDS[kind] || {});
+  addFields(body, {
+    "fault-model": ["model", String],
+    "fault-task-id": ["task_id", String],
+    "fault-key": ["key", String],
+    "fault-name": ["name", String],
+    "fault-probability": ["probability", parseFloat],
+    "fault-seed": ["seed", (v) => parseInt(v, 10)],
+  });
+  if (body.probability === 1) delete body.probability;
+  if ($("fault-per-request").checked) body.per_request = true;
+  const from = given("fault-from", parseFloat);
+  const until = given("fault-until", parseFloat);
+  if (from !== undefined || until !== undefined) {
+    const clock = await api("GET", "/clock");
+    if (from !== undefined) body.active_from = clock.now + from;
+    if (until !== undefined) body.active_until = clock.now + until;
   }
+  return body;
+}
+
+function addFault(event) {
+  event.preventDefault();
   act(async () => {
-    const created = await api("POST", "/faults", body);
+    const created = await api("POST", "/faults", await faultBody());
     const items = currentItems("faults-list").filter((item) => item.id !== created.id);
     renderFaults([...items, created]);
+    $("fault-key").value = ""; // a key typed in is not kept in the page either
   });
+}
+
+/** Show the fields of the chosen kind (and latency distribution) only; fill in a kind's one operation. */
+function showFaultFields() {
+  const kind = $("fault-kind").value;
+  const distribution = $("fault-latency-distribution").value;
+  $("fault-form").dataset.kind = kind;
+  for (const element of $("fault-form").querySelectorAll("[data-for]")) {
+    const forKind = element.dataset.for.split(" ").includes(kind);
+    const forDistribution = !element.dataset.distribution || element.dataset.distribution === distribution;
+    element.hidden = !(forKind && forDistribution);
+  }
+  if (KIND_OPERATION[kind]) $("fault-operation").value = KIND_OPERATION[kind];
 }
 
 function removeItem(kind, listId, li) {
@@ -206,9 +306,9 @@ export function wireScripting() {
   $("scenario-model").addEventListener("change", fillScenarioCodes);
   $("scenario-form").addEventListener("submit", addScenario);
   $("fault-form").addEventListener("submit", addFault);
-  $("fault-kind").addEventListener("change", () => {
-    $("fault-form").dataset.kind = $("fault-kind").value;
-  });
+  $("fault-kind").addEventListener("change", showFaultFields);
+  $("fault-latency-distribution").addEventListener("change", showFaultFields);
+  showFaultFields();
   $("scenarios-list").addEventListener("click", (event) => {
     const button = event.target.closest("button.remove");
     if (button) removeItem("scenarios", "scenarios-list", button.closest("li"));

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..records import TaskRecord, UploadRecord
-from ..scripting import Fault, JournalEntry, Operation, Scenario
+from ..scripting import NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 
 __all__ = [
     "FaultKeeper",
@@ -72,7 +72,10 @@ class ScenarioKeeper(Protocol):
 
 class FaultKeeper(Protocol):
     def add(self, **fields: Any) -> Fault: ...
-    def pick(self, method: str, path: str, operation: str | None) -> list[Fault]: ...
+    def pick(self, method: str, path: str, operation: str | None, facts: FaultFacts = NO_FACTS) -> list[Fault]:
+        """The faults firing for this request (at most one of each kind), selected by ``Fault.matches``."""
+        ...
+
     def list(self) -> list[Fault]: ...
     def remove(self, fault_id: int) -> bool:
         """Forget one fault (its id is not handed out again until ``clear``); whether it existed."""

@@ -38,7 +38,7 @@ from redis.exceptions import LockError
 from dashscope_openapi import limits
 
 from ..records import TaskRecord, UploadRecord
-from ..scripting import JOURNAL_MAX, Fault, JournalEntry, Operation, Scenario
+from ..scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 from . import _redis_scripts as lua
 from .base import WorkItem
 
@@ -179,9 +179,9 @@ class RedisFaults:
         fault.id = int(self._add([self._hash, self._ids], [json.dumps(data, separators=(",", ":"))]))
         return fault
 
-    def pick(self, method: str, path: str, operation: str | None) -> list[Fault]:
+    def pick(self, method: str, path: str, operation: str | None, facts: FaultFacts = NO_FACTS) -> list[Fault]:
         """The faults firing for this request (at most one of each kind)."""
-        candidates = [(f, text) for f, text in self._load() if f.matches(method, path, operation)]
+        candidates = [(f, text) for f, text in self._load() if f.matches(method, path, operation, facts)]
         chosen: dict[str, Fault] = {}
         while candidates:
             args: list[str] = []

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..records import TaskRecord, UploadRecord
-from ..scripting import JOURNAL_MAX, Fault, JournalEntry, Operation, Scenario
+from ..scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 from .base import FaultKeeper, JournalKeeper, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
 
 __all__ = ["SqliteStore"]
@@ -193,15 +193,15 @@ class _SqliteFaults:
             self._db.put("faults", fault.id, fault.as_record())
         return fault
 
-    def pick(self, method: str, path: str, operation: str | None) -> list[Fault]:
+    def pick(self, method: str, path: str, operation: str | None, facts: FaultFacts = NO_FACTS) -> list[Fault]:
         """The faults firing for this request (at most one of each kind)."""
         # Every request asks: one SELECT, and the write lock only when a fault may fire (a spent one stays spent).
-        if not any(f.matches(method, path, operation) for f in self.list()):
+        if not any(f.matches(method, path, operation, facts) for f in self.list()):
             return []
         chosen: dict[str, Fault] = {}
         with self._db.transaction():
             for fault in self.list():
-                if fault.kind in chosen or not fault.matches(method, path, operation):
+                if fault.kind in chosen or not fault.matches(method, path, operation, facts):
                     continue
                 fault.matched += 1
                 if fault.draw(fault.matched - 1):
