@@ -1,10 +1,11 @@
 """``python -m bench`` (``make bench``): throughput against Prism and the bare route, scale, SDK, the cost of a fresh
 in-process mock, face-detect latency with the task engine's queue full of hanging tasks, task queries on Redis state
-(one and two server processes). Prints the figures, saves ``bench/results/bench.json`` (merged with the parts not
-run) and rewrites ``docs/BENCHMARKS.md`` and ``docs/benchmarks.png``.
+(one and two server processes), batch, the proxy's overhead per exchange. Prints the figures, saves
+``bench/results/bench.json`` (merged with the parts not run) and rewrites ``docs/BENCHMARKS.md`` and
+``docs/benchmarks.png``.
 
-Options: ``--only throughput,scale,sdk,fresh_mock,engine,redis,batch``; ``--seconds N`` per wrk run (default 10);
-``--quick`` (3 s runs, smaller sizes: a smoke run, not figures to publish).
+Options: ``--only throughput,scale,sdk,fresh_mock,engine,redis,batch,proxy``; ``--seconds N`` per wrk run (default
+10); ``--quick`` (3 s runs, smaller sizes: a smoke run, not figures to publish).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import batch, engine, fresh_mock, redis_state, report, scale, sdk, throughput
+from . import batch, engine, fresh_mock, proxy, redis_state, report, scale, sdk, throughput
 from ._servers import ROOT
 from ._wrk import wrk_available
 
-PARTS = ("throughput", "scale", "sdk", "fresh_mock", "engine", "redis", "batch")
+PARTS = ("throughput", "scale", "sdk", "fresh_mock", "engine", "redis", "batch", "proxy")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,8 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("redis-server is not installed (`make redis` installs it)", file=sys.stderr)
         return 2
     results: dict[str, Any] = dict(report.load("bench") or {})
-    results["machine"] = report.machine()
-    print(f"machine: {report._machine_line(results['machine'])}")
+    here = report.machine()
+    if set(parts) == set(PARTS) or "machine" not in results:  # the report's machine line: the last full run's
+        results["machine"] = here
+    print(f"machine: {report._machine_line(here)}")
     if "throughput" in parts:
         print("1. throughput (wrk, 16 connections)")
         seconds = 3.0 if args.quick else args.seconds
@@ -77,6 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "batch" in parts:
         print("10. batch vs one by one")
         results["batch"] = batch.measure(jobs=20 if args.quick else batch.JOBS)
+    if "proxy" in parts:
+        print("11. proxy overhead: stand-in direct vs through the proxy (latency interleaved; wrk if installed)")
+        results["proxy"] = proxy.measure(
+            exchanges=200 if args.quick else proxy.EXCHANGES,
+            warmup=20 if args.quick else proxy.WARMUP,
+            seconds=3.0 if args.quick else args.seconds,
+            wrk_warmup=1 if args.quick else 2,
+        )
+        results["proxy"]["machine"] = here  # measured after the report's other figures: its own machine line
     path = report.save("bench", results)
     doc = report.render()
     print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import batch, engine, face_detect, redis_state, test_suite
+from . import batch, engine, face_detect, proxy, redis_state, test_suite
 from ._servers import ROOT
 from .report_soak import render_soak
 
@@ -327,7 +327,7 @@ def render() -> Path:
     out += [
         "Every figure here is a ratio or a distribution measured in one run on one machine, with the peers side by "
         "side; none is checked by a timed test. Regenerate: `make bench` (throughput, scale, SDK, fresh mock, task "
-        "engine, Redis state, batch; ~25 min) "
+        "engine, Redis state, batch, proxy overhead; ~25 min) "
         "and `make soak` (reliability; ~10 min). Raw numbers: `bench/results/*.json`.",
         "",
     ]
@@ -349,6 +349,8 @@ def render() -> Path:
         redis_state.render(bench["redis"], out, bench["machine"]["nproc"])
     if bench and "batch" in bench:
         batch.render(bench["batch"], out)
+    if bench and "proxy" in bench:
+        proxy.render(bench["proxy"], out)
     face_detect_rows = load("face_detect")
     if face_detect_rows:
         face_detect.render(face_detect_rows, out)

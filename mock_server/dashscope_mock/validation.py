@@ -74,6 +74,15 @@ class SchemaCheck:
     def accepts(self, value: Any) -> bool:
         return self.first_error(value) is None
 
+    def errors(self, value: Any) -> list[ValidationError]:
+        """Every error (none, quickly, for a valid value)."""
+        try:
+            if self._fast.is_valid(value):
+                return []
+        except Exception:  # a value Rust cannot represent: Python decides
+            pass
+        return list(self._full.iter_errors(value))
+
 
 def error_path(error: ValidationError) -> tuple[str, str]:
     """``("missing"|"invalid", "dotted.path")`` of a jsonschema error."""

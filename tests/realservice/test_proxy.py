@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -14,9 +15,10 @@ import pytest
 
 from dashscope_mock.realservice.proxy import VIOLATIONS_HEADER, Proxy, default_upstream
 from dashscope_mock.realservice.recording import RecordingError, load_recordings
+from dashscope_mock.serving import serve_in_thread
 
 from .conftest import HEADERS, KEY, LIVEPORTRAIT, proxied, run_task
-from .standin import SUBMIT
+from .standin import SUBMIT, result_mp4
 
 
 def _wait_for_result(directory: Path) -> dict[str, object]:
@@ -166,3 +168,40 @@ def test_a_corrupt_or_foreign_recording_is_refused_naming_the_file_and_field(tmp
     recording.path.write_text("{not json")
     with pytest.raises(RecordingError, match=rf"{recording.path.name}: not JSON"):
         load_recordings(tmp_path)
+
+
+def test_a_cookie_the_upstream_sets_never_reaches_another_callers_request(tmp_path: Path) -> None:
+    """The proxy keeps no cookie jar: one caller's session cookie is not sent upstream with another's requests."""
+    received: list[str | None] = []
+
+    async def upstream(scope: dict[str, object], receive: object, send: Callable[[object], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return
+        headers = dict(scope["headers"])  # type: ignore[call-overload]
+        received.append(headers.get(b"cookie", b"").decode() or None)
+        body = b'{"request_id": "r", "output": {"task_id": "t", "task_status": "UNKNOWN"}}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"set-cookie", b"session=alice; Path=/")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    with serve_in_thread(upstream) as url:
+        proxy = Proxy(url)
+        with serve_in_thread(proxy, lifespan="on") as through:
+            for caller in ("sk-alice", "sk-bob"):
+                answer = httpx.get(f"{through}/api/v1/tasks/t", headers={"Authorization": f"Bearer {caller}"})
+                assert answer.headers["set-cookie"] == "session=alice; Path=/"  # passed on to its caller, unchanged
+    assert received == [None, None]
+
+
+def test_record_media_keeps_the_result_file_beside_its_recording(tmp_path: Path) -> None:
+    with proxied(tmp_path, record_media=True) as loop:
+        run_task(loop, LIVEPORTRAIT)
+        recording = _wait_for_result(tmp_path)
+    kept = tmp_path / str(recording["result"]["file"])  # type: ignore[index]
+    assert kept.suffix == ".mp4" and kept.read_bytes() == result_mp4()
+    assert recording["result"]["size_bytes"] == len(result_mp4())  # type: ignore[index]

@@ -241,6 +241,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._tasks: dict[str, _Task] = {}
         self._sizes = {path.name: path.stat().st_size for path in directory.iterdir() if path.is_file()}
+        self._used = sum(self._sizes.values())  # bytes in the directory: files before this run and those written
         self._count = 0
 
     # The caller's key is replaced wherever it appears, in case a body carried it.
@@ -249,7 +250,7 @@ class Recorder:
         if key:
             text = text.replace(key, masked(key))
         size = len(text.encode())
-        used = sum(self._sizes.values()) - self._sizes.get(path.name, 0)
+        used = self._used - self._sizes.get(path.name, 0)
         if self.stopped or used + size > self.max_bytes:
             if not self.stopped:
                 self.stopped = True
@@ -262,6 +263,7 @@ class Recorder:
         partial = path.with_suffix(".json.part")  # never a half-written recording under its name
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
+        self._used = used + size
         self._sizes[path.name] = size
         return True
 
@@ -366,10 +368,10 @@ class Recorder:
             described = dict(metadata)
             if self.record_media and content is not None and len(content) <= self.media_max_bytes:
                 name = task.path.with_suffix(".mp4").name
-                used = sum(self._sizes.values())
-                if not self.stopped and used + len(content) <= self.max_bytes:
+                if not self.stopped and self._used + len(content) <= self.max_bytes:
                     (self.directory / name).write_bytes(content)
                     self._sizes[name] = len(content)
+                    self._used += len(content)
                     described["file"] = name
             task.data["result"] = described
             self._write(task.path, task.data, key)
