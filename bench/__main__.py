@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import batch, engine, fresh_mock, proxy, redis_state, report, scale, sdk, throughput
+from . import batch, engine, fresh_mock, proxy, redis_state, report, results_io, scale, sdk, throughput
 from ._servers import ROOT
 from ._wrk import wrk_available
 
@@ -39,11 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "redis" in parts and not (shutil.which("redis-server") or shutil.which("/usr/bin/redis-server")):
         print("redis-server is not installed (`make redis` installs it)", file=sys.stderr)
         return 2
-    results: dict[str, Any] = dict(report.load("bench") or {})
-    here = report.machine()
+    results: dict[str, Any] = dict(results_io.load("bench") or {})
+    here = results_io.machine()
     if set(parts) == set(PARTS) or "machine" not in results:  # the report's machine line: the last full run's
         results["machine"] = here
-    print(f"machine: {report._machine_line(here)}")
+    print(f"machine: {results_io.machine_line(here)}")
     if "throughput" in parts:
         print("1. throughput (wrk, 16 connections)")
         seconds = 3.0 if args.quick else args.seconds
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             wrk_warmup=1 if args.quick else 2,
         )
         results["proxy"]["machine"] = here  # measured after the report's other figures: its own machine line
-    path = report.save("bench", results)
+    path = results_io.save("bench", results)
     doc = report.render()
     print(f"results: {path.relative_to(ROOT)}; report: {doc.relative_to(ROOT)}, docs/benchmarks.png")
     return 0

@@ -23,8 +23,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import dashscope_openapi
-from dashscope_mock import SUBMIT_PATH, mock_dashscope, plugins, routing, validation
-from dashscope_mock import app as mock_app
+from dashscope_mock import SUBMIT_PATH, mock_dashscope, plugins
+from dashscope_mock.http import app as mock_app
+from dashscope_mock.http import routing, validation
 
 from .report import TARGET_FRESH_MOCK_MS
 

@@ -41,6 +41,7 @@ import httpx
 
 from ._servers import free_port, running
 from ._wrk import run_wrk, wrk_available
+from .results_io import machine_line
 
 SUBMIT = "/api/v1/services/aigc/image2video/video-synthesis/"
 KEY = "sk-standin-valid"  # the stand-in's one valid key
@@ -79,7 +80,7 @@ def serve(kind: str, port: int, upstream: str | None = None, record: str | None 
     """Serve the stand-in or a proxy on ``127.0.0.1:port`` until killed (run in a subprocess by ``measure``)."""
     import uvicorn
 
-    from dashscope_mock.serving import DashScopeHttpProtocol
+    from dashscope_mock.http.serving import DashScopeHttpProtocol
 
     app: Any
     lifespan: Literal["on", "off"] = "off"
@@ -275,9 +276,7 @@ def render(data: dict[str, Any], out: list[str]) -> None:
     goal = data["target_p50_added_ms"]
     out += ["## 11. Proxy overhead", ""]
     if "machine" in data:
-        from .report import _machine_line  # report imports this module
-
-        out += [f"Measured on: {_machine_line(data['machine'])}.", ""]
+        out += [f"Measured on: {machine_line(data['machine'])}.", ""]
     out += [
         "Reproduce: `.venv/bin/python -m bench --only proxy`. The loopback stand-in of the service "
         "(`tests/realservice/standin.py`, its clock standing still: the task stays PENDING) and `dashscope-mock "

@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import platform
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from . import batch, engine, face_detect, proxy, redis_state, test_suite
+from . import batch, engine, proxy, redis_state
 from ._servers import ROOT
+from .report_parts import render_face_detect, render_test_suite
 from .report_soak import render_soak
+from .results_io import load, machine_line
 
-RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 PLOT = ROOT / "docs" / "benchmarks.png"
 
@@ -36,55 +31,8 @@ def _servers(data: dict[str, Any]) -> list[str]:
     return names + sorted(name for name in data if name not in names and not name.startswith("_"))
 
 
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    wrk = shutil.which("wrk")
-    wrk_version = ""
-    if wrk:
-        done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
-        words = (done.stdout + done.stderr).split()
-        wrk_version = "wrk " + words[1].split("/")[-1].split("-")[0] if len(words) > 1 else "wrk"
-    prism = ROOT / "node_modules/@stoplight/prism-cli/package.json"
-    prism_version = json.loads(prism.read_text())["version"] if prism.exists() else "not installed"
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "wrk": wrk_version,
-        "prism": prism_version,
-    }
-
-
-def save(name: str, results: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    return path
-
-
-def load(name: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def _mark(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
-
-
-def _machine_line(info: dict[str, str]) -> str:
-    return (
-        f"{info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, {info['platform']}, {info['date']}; "
-        f"{info.get('wrk', '')}, Prism {info.get('prism', '')}"
-    )
 
 
 def _throughput(bench: dict[str, Any], out: list[str]) -> None:
@@ -332,7 +280,7 @@ def render() -> Path:
         "",
     ]
     if bench:
-        out += [f"Benchmarks measured on: {_machine_line(bench['machine'])}.", "", "![benchmarks](benchmarks.png)", ""]
+        out += [f"Benchmarks measured on: {machine_line(bench['machine'])}.", "", "![benchmarks](benchmarks.png)", ""]
         if "throughput" in bench:
             _throughput(bench, out)
         if "scale" in bench:
@@ -340,7 +288,7 @@ def render() -> Path:
         if "sdk_get" in bench and "sdk_wait" in bench:
             _sdk(bench, out)
     if soak:
-        render_soak(soak, out, _machine_line(soak["machine"]))
+        render_soak(soak, out, machine_line(soak["machine"]))
     if bench and "fresh_mock" in bench:
         _fresh_mock(bench, out)
     if bench and "engine" in bench:
@@ -353,10 +301,10 @@ def render() -> Path:
         proxy.render(bench["proxy"], out)
     face_detect_rows = load("face_detect")
     if face_detect_rows:
-        face_detect.render(face_detect_rows, out)
+        render_face_detect(face_detect_rows, out)
     suite = load("test_suite")
     if suite:
-        test_suite.render(suite, out)
+        render_test_suite(suite, out)
     out.append(NARRATIVE)
     DOC.write_text("\n".join(out).rstrip() + "\n")
     if bench:

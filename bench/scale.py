@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dashscope_mock import Backend, MockConfig, VirtualClock, create_app
-from dashscope_mock.app import MockApp
+from dashscope_mock.http.app import MockApp
 
 SIZES = (10, 1_000, 100_000)
 BODY = {

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import signal
@@ -39,205 +38,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from dashscope_video import (
-    APIConnectionError,
-    AsyncClient,
-    DashScopeError,
-    PollPolicy,
-    QueryLimiter,
-    RetryPolicy,
-    SystemClock,
-    TaskCanceled,
-    TaskFailed,
-)
-
-from . import report
+from . import report, results_io
 from ._servers import BIN, ROOT, free_port
-
-CLIENTS = 50
-TASKS = 5_000
-CRASH_TASKS = 5_000
-FUZZ_CASES = 10_000
-TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED"})
-IMAGE = "https://example.com/portrait.png"
-AUDIO = "https://example.com/voice.mp3"
-POLL = PollPolicy(initial_interval=0.5, max_interval=1.0, multiplier=1.5)
-
-
-# ---------------------------------------------------------------------------------------------- the server
-class MockServer:
-    """``dashscope-mock serve`` in its own process group (so that ``kill -9`` takes the workers too)."""
-
-    def __init__(self, port: int, *args: str, log: Path | None = None) -> None:
-        self.port = port
-        self.args = args
-        self.log = log  # its stderr (appended across restarts); None: discarded
-        self.base = f"http://127.0.0.1:{port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 60) -> float:
-        started = time.monotonic()
-        command = [str(BIN / "dashscope-mock"), "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
-        with contextlib.ExitStack() as files:
-            stderr = files.enter_context(self.log.open("ab")) if self.log is not None else subprocess.DEVNULL
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
-            )
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the mock exited with {self.process.returncode}")
-            try:
-                if httpx.get(self.base + "/_mock/clock", timeout=1).status_code == 200:
-                    return time.monotonic() - started
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() - started > timeout:
-                raise RuntimeError("the mock did not start")
-            time.sleep(0.1)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, sig)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self.process = None
-
-    def tasks(self) -> list[dict[str, Any]]:
-        answer = httpx.get(self.base + "/_mock/tasks", timeout=60)
-        answer.raise_for_status()
-        data: list[dict[str, Any]] = answer.json()["data"]
-        return data
-
-    def journal(self, path_contains: str | None = None) -> list[dict[str, Any]]:
-        params = {"path_contains": path_contains} if path_contains else None
-        answer = httpx.get(self.base + "/_mock/requests", params=params, timeout=60)
-        answer.raise_for_status()
-        data: list[dict[str, Any]] = answer.json()["data"]
-        return data
-
-
-@contextlib.contextmanager
-def serving(*args: str) -> Iterator[MockServer]:
-    server = MockServer(free_port(), *args)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill(signal.SIGTERM)
-
-
-# ---------------------------------------------------------------------------------------------- the load
-@dataclass
-class Load:
-    """What the clients saw."""
-
-    acked: list[str] = field(default_factory=list)
-    finals: dict[str, str] = field(default_factory=dict)
-    errors: Counter[str] = field(default_factory=Counter)
-    ambiguous_submits: int = 0
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What the clients submit and how they wait."""
-
-    image: str = IMAGE
-    audio: str = AUDIO
-    poll: PollPolicy = POLL
-    wait_timeout: float = 180
-
-
-async def _client(index: int, base: str, count: int, concurrency: int, load: Load, inputs: Inputs) -> None:
-    key = f"sk-soak-{index:03d}"
-    client = AsyncClient(
-        key,
-        base_url=base,
-        poll=inputs.poll,
-        retry=RetryPolicy(max_retries=5, initial_delay=0.2, max_delay=2.0),
-        limiter=QueryLimiter(20, SystemClock()),  # one account per client
-        timeout=30,
-    )
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with gate:
-            for _attempt in range(120):
-                try:
-                    submitted = await client.video_synthesis.liveportrait(inputs.image, inputs.audio)
-                    break
-                except APIConnectionError:  # the server is down (crash run): try again
-                    load.ambiguous_submits += 1
-                    await asyncio.sleep(0.5)
-            else:
-                load.errors["submit gave up"] += 1
-                return
-            task_id = submitted.task_id
-            load.acked.append(task_id)
-            try:
-                task = await client.tasks.wait(submitted, timeout=inputs.wait_timeout)
-                load.finals[task_id] = str(task.status)
-            except (TaskFailed, TaskCanceled) as exc:
-                load.finals[task_id] = "FAILED" if isinstance(exc, TaskFailed) else "CANCELED"
-            except DashScopeError as exc:
-                load.errors[type(exc).__name__] += 1
-
-    try:
-        await asyncio.gather(*(one() for _ in range(count)))
-    finally:
-        await client.aclose()
-
-
-async def run_load(
-    base: str, clients: int, tasks: int, concurrency: int, load: Load, inputs: Inputs | None = None
-) -> None:
-    shares = [tasks // clients + (1 if i < tasks % clients else 0) for i in range(clients)]
-    chosen = inputs or Inputs()
-    await asyncio.gather(*(_client(i, base, n, concurrency, load, chosen) for i, n in enumerate(shares)))
-
-
-def _verdict(label: str, load: Load, server_tasks: list[dict[str, Any]], started: float) -> dict[str, Any]:
-    stored = {task["task_id"]: task for task in server_tasks}
-    acked = set(load.acked)
-    lost = [task_id for task_id in acked if task_id not in stored or task_id not in load.finals]
-    not_terminal = [t["task_id"] for t in server_tasks if t["status"] not in TERMINAL]
-    not_terminal += [task_id for task_id, status in load.finals.items() if status not in TERMINAL]
-    return {
-        "label": label,
-        "submitted": len(load.acked),
-        "stored": len(stored),
-        "lost": len(lost),
-        "duplicated": len(load.acked) - len(acked),
-        "orphans": len(set(stored) - acked),
-        "not_terminal": len(not_terminal),
-        "statuses": dict(Counter(t["status"] for t in server_tasks)),
-        "client_errors": dict(load.errors),
-        "ambiguous_submits": load.ambiguous_submits,
-        "seconds": time.monotonic() - started,
-    }
-
-
-def load_run(label: str, clients: int, tasks: int, concurrency: int, *args: str) -> dict[str, Any]:
-    load = Load()
-    with serving("--profile", "fast", "--media-checks", "off", *args) as server:
-        started = time.monotonic()
-        asyncio.run(run_load(server.base, clients, tasks, concurrency, load))
-        result = _verdict(label, load, server.tasks(), started)
-    result["clients"] = clients
-    return result
+from .soak_load import (
+    CLIENTS,
+    CRASH_TASKS,
+    FUZZ_CASES,
+    TASKS,
+    TERMINAL,
+    Load,
+    MockServer,
+    load_run,
+    run_load,
+    serving,
+    verdict,
+)
 
 
 def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str, Any]:
@@ -266,7 +85,7 @@ def crash_run(clients: int, tasks: int, concurrency: int, db: Path) -> dict[str,
         stored = server.tasks()
     finally:
         server.kill(signal.SIGTERM)
-    result = _verdict("SQLite state, 2 workers", load, stored, started)
+    result = verdict("SQLite state, 2 workers", load, stored, started)
     by_id = {t["task_id"]: t for t in stored}
     in_flight = facts["in_flight_ids"]
     continued = [task_id for task_id in in_flight if by_id.get(task_id, {}).get("status") in TERMINAL]
@@ -342,7 +161,7 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import soak_crash, soak_edge, soak_hostile  # they build on this module
+    from . import soak_crash, soak_edge, soak_hostile  # the other parts (each builds on soak_load)
 
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument(
@@ -364,10 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
     if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile", "edge"}:
         parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
-    results: dict[str, Any] = dict(report.load("soak") or {})  # a partial run (--only) keeps the other figures
-    results["machine"] = report.machine()
+    results: dict[str, Any] = dict(results_io.load("soak") or {})  # a partial run (--only) keeps the other figures
+    results["machine"] = results_io.machine()
     violations: list[str] = []
-    print(f"machine: {report._machine_line(results['machine'])}")
+    print(f"machine: {results_io.machine_line(results['machine'])}")
 
     def check(name: str, row: dict[str, Any]) -> None:
         for prop in ("lost", "duplicated", "not_terminal", "orphans", "in_flight_lost"):
@@ -447,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         " drain of the backlog at the media throughput measured before the kill; the lease wait and the drain "
         "overlap, so it is an upper bound."
     )
-    report.save("soak", results)
+    results_io.save("soak", results)
     report.render()
     print("soak: " + ("all properties held" if not violations else "VIOLATED: " + "; ".join(violations)))
     return 0 if not violations else 1

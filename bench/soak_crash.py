@@ -41,7 +41,7 @@ from dashscope_openapi import load_control_spec
 from dashscope_video import PollPolicy
 
 from ._servers import ROOT, free_port
-from .soak import TERMINAL, Inputs, Load, MockServer, run_load
+from .soak_load import TERMINAL, Inputs, Load, MockServer, run_load
 
 MODEL = "liveportrait"  # no per-key concurrency limit (x-limits.concurrency: null): the media workers are the limit
 FACE = ROOT / "tests" / "fixtures" / "face_grace_hopper.jpg"

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from ._servers import free_port
-from .soak import MockServer
+from .soak_load import MockServer
 
 __all__ = ["check", "edge_run"]
 

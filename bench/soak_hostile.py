@@ -29,8 +29,8 @@ import httpx
 import dashscope_openapi
 
 from ._servers import free_port, in_thread
-from .soak import MockServer
 from .soak_crash import _Quiet, tone_wav
+from .soak_load import MockServer
 
 PARALLEL_DECODES = 12
 ENDLESS_DETECTS = 4

@@ -21,7 +21,7 @@ from typing import Any
 
 from ._servers import ROOT
 
-__all__ = ["main", "render"]
+__all__ = ["main", "run"]
 
 SUMMARY = re.compile(r"(\d+) passed.* in ([\d.]+)s")
 COUNT = re.compile(r"(\d+) (failed|skipped|errors?|warnings?)")
@@ -60,32 +60,6 @@ def run(workers: str, tree: Path = ROOT) -> dict[str, Any]:
     }
 
 
-def render(data: dict[str, Any], out: list[str]) -> None:
-    """The section of ``docs/BENCHMARKS.md``."""
-    out += [
-        "## `make test` on 2 cores (issue 29)",
-        "",
-        "Reproduce on a quiet machine: `.venv/bin/python -m bench.test_suite --workers auto` (what `make test` runs) "
-        "or `--workers 0` (one process, `make test-serial`). `before` is the same command run once on the tree "
-        "before the change, in one process as `make test` ran it then. pytest's own time (its summary line) and the "
-        "count of each run:",
-        "",
-        "| run | workers | pytest time | passed | failed or errors | skipped |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for label, row in data.get("runs", {}).items():
-        out.append(
-            f"| {label} | {row['workers']} | {row['pytest_seconds']:.0f} s | {row['passed']:,d} | "
-            f"{row.get('failed', 0) + row.get('error', 0)} | {row.get('skipped', 0)} |"
-        )
-    for label, row in data.get("runs", {}).items():
-        out += ["", f"Ten slowest, {label}:", ""]
-        out += [f"- {item['seconds']:.1f} s {item['phase']} `{item['test']}`" for item in row["slowest"]]
-    for note in data.get("notes", []):
-        out += ["", note]
-    out.append("")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.test_suite", description=__doc__)
     parser.add_argument("--label", default="after")
@@ -94,12 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     row = run(args.workers, args.tree.resolve())
     print(row)
-    from . import report
+    from . import report, results_io
 
-    data = dict(report.load("test_suite") or {})
+    data = dict(results_io.load("test_suite") or {})
     data.setdefault("runs", {})[args.label] = row
-    data["machine"] = report.machine()
-    report.save("test_suite", data)
+    data["machine"] = results_io.machine()
+    results_io.save("test_suite", data)
     report.render()
     return 0 if row["exit_code"] == 0 else 1
 

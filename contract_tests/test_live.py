@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+from dashscope_mock.http.serving import serve_in_thread
 from dashscope_mock.realservice.proxy import VIOLATIONS_HEADER, Proxy
 from dashscope_mock.realservice.recording import Recorder
-from dashscope_mock.serving import serve_in_thread
 
 from ._spec import validate_response
 

@@ -21,13 +21,13 @@ from ._quiet_imports import install as _quiet_connexion_import
 _quiet_connexion_import()  # connexion's import-time warnings are not the user's (see ``_quiet_imports``)
 
 if TYPE_CHECKING:
-    from .app import ConnectionDropped, MockApp, create_app
     from .backend import Backend
-    from .clock import RealClock, VirtualClock
     from .config import MockConfig
-    from .errors import ApiError
+    from .domain.clock import RealClock, VirtualClock
+    from .domain.errors import ApiError
+    from .domain.records import TaskRecord, UploadRecord
+    from .http.app import ConnectionDropped, MockApp, create_app
     from .plugins import Detector, ModelSetupError, ModelTiming, VideoModel
-    from .records import TaskRecord, UploadRecord
     from .seam import DetectJob, DetectOutcome, LifecycleOnlyMedia, Media, MediaFailure, MediaJob, MediaOutcome
     from .testing import (
         SUBMIT_PATH,
@@ -70,20 +70,20 @@ __all__ = [
 
 # Where each public name lives; imported on first access (PEP 562).
 _SOURCES = {
-    "ConnectionDropped": "app",
-    "MockApp": "app",
-    "create_app": "app",
+    "ConnectionDropped": "http.app",
+    "MockApp": "http.app",
+    "create_app": "http.app",
     "Backend": "backend",
-    "RealClock": "clock",
-    "VirtualClock": "clock",
+    "RealClock": "domain.clock",
+    "VirtualClock": "domain.clock",
     "MockConfig": "config",
-    "ApiError": "errors",
+    "ApiError": "domain.errors",
     "Detector": "plugins",
     "ModelSetupError": "plugins",
     "ModelTiming": "plugins",
     "VideoModel": "plugins",
-    "TaskRecord": "records",
-    "UploadRecord": "records",
+    "TaskRecord": "domain.records",
+    "UploadRecord": "domain.records",
     "DetectJob": "seam",
     "DetectOutcome": "seam",
     "LifecycleOnlyMedia": "seam",

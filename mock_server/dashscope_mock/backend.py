@@ -21,25 +21,25 @@ from typing import Any
 
 from dashscope_openapi import CatalogueEntry, error_catalogue
 
-from .clock import Clock, RealClock, VirtualClock, clock_latest, format_service_time, service_timezone
 from .config import MockConfig
-from .ids import IdFactory
+from .domain.clock import Clock, RealClock, VirtualClock, clock_latest, format_service_time, service_timezone
+from .domain.ids import IdFactory
+from .domain.scripting import Fault, Scenario
+from .http.script_checks import ScriptError, check_fault, check_scenario_fields
 from .plugins import ModelRegistry, ModelTiming, load_registry
 from .realservice.replay import Replays
-from .scripting import Fault, Scenario
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
 from .services.media_runner import InlineRunner, ProcessRunner, Runner
 from .services.rates import RateLimiter
 from .services.results import ResultLinks
 from .services.scheduling import Scheduler
-from .services.script_checks import ScriptError, check_fault, check_scenario_fields
 from .services.task_work import TaskWork
 from .services.tasks import TaskService
 from .services.uploads import UploadService
 from .services.work_pool import WorkPool
-from .services.workdirs import pid_alive, sweep, work_root
 from .store import SqliteStore, Store, open_store
+from .store.workdirs import pid_alive, sweep, work_root
 
 __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
 

@@ -4,7 +4,7 @@
 dashscope-mock serve --host 127.0.0.1 --port 8000 --profile fast|realistic \
     --state memory|sqlite:///path.db|redis://host:port/db --seed N --media-checks on|off --keys sk-a,sk-b \
     [--workers N] [--media-workers N] [--concurrency model=N,...] [--rate-limit on|off] \
-    [--replay DIR [--replay-mode lenient|strict]]
+    [--replay DIR [--replay-mode lenient|strict]] [--control-token-file PATH] [--public-host NAME[,NAME]]
 ```
 
 Binds 127.0.0.1 by default and logs one line per request. The port is bound and listening before the links are
@@ -13,6 +13,11 @@ process's server. With ``--workers N`` (> 1) use SQLite or Redis state so that t
 ``serve`` processes on several hosts share a Redis state the same way.
 With media checks on, each server process runs media work in ``--media-workers`` child processes. The settings reach
 uvicorn's workers through ``DASHSCOPE_MOCK_*`` environment variables.
+
+The control token comes from ``--control-token``, ``--control-token-file PATH`` (a mounted secret), or the environment
+(``DASHSCOPE_MOCK_CONTROL_TOKEN`` / ``DASHSCOPE_MOCK_CONTROL_TOKEN_FILE``); a non-loopback bind without one makes one
+and prints it. The folders the mock writes (a SQLite state's, ``--upload-dir``) are made and checked before it binds:
+one it cannot write is one line naming it and exit status 2.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .realservice.commands import add_commands, run_drift, run_proxy
@@ -39,6 +46,60 @@ BACKLOG = 2048  # uvicorn's default
 
 def _media_available() -> bool:
     return importlib.util.find_spec("dashscope_mock.media") is not None
+
+
+def _read_token(path: str, source: str) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ValueError(f"{source}: cannot read the control token from {path}: {why}") from None
+    token = text.strip()
+    if not token or any(c.isspace() for c in token):
+        raise ValueError(f"{source}: {path} must hold the control token alone (one line, no spaces); it is {text!r}")
+    return token
+
+
+def control_token(flag: str | None, flag_file: str | None, environ: Mapping[str, str]) -> str | None:
+    """The control token from ``--control-token``, ``--control-token-file``, ``$DASHSCOPE_MOCK_CONTROL_TOKEN`` or
+    ``$DASHSCOPE_MOCK_CONTROL_TOKEN_FILE`` (arguments before the environment; an empty value counts as unset);
+    ``None`` when none is given. Raises ``ValueError`` naming the problem (two sources at one level, a file that
+    cannot be read or holds no token)."""
+    if flag and flag_file:
+        raise ValueError("give --control-token or --control-token-file, not both")
+    if flag:
+        return flag
+    if flag_file:
+        return _read_token(flag_file, "--control-token-file")
+    value, file = environ.get(ENV_PREFIX + "CONTROL_TOKEN"), environ.get(ENV_PREFIX + "CONTROL_TOKEN_FILE")
+    if value and file:
+        raise ValueError(f"set {ENV_PREFIX}CONTROL_TOKEN or {ENV_PREFIX}CONTROL_TOKEN_FILE, not both")
+    if value:
+        return value
+    if file:
+        return _read_token(file, ENV_PREFIX + "CONTROL_TOKEN_FILE")
+    return None
+
+
+def unwritable_folder(folder: Path) -> str | None:
+    """Why the mock could not write in ``folder`` (made when missing), or ``None`` when it can."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
+
+
+def state_folders(state: str, upload_dir: str | None) -> list[tuple[str, Path]]:
+    """The folders the mock writes at start, each with the option that names it: a SQLite state's and the uploads'."""
+    folders: list[tuple[str, Path]] = []
+    if state.startswith("sqlite:///"):
+        folders.append(("--state", Path(state[len("sqlite:///") :]).absolute().parent))
+    if upload_dir:
+        folders.append(("--upload-dir", Path(upload_dir).absolute()))
+    return folders
 
 
 def is_loopback_host(host: str) -> bool:
@@ -71,8 +132,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def app_from_env() -> Any:
     """uvicorn factory (``--workers``): the app from ``DASHSCOPE_MOCK_*``."""
-    from .app import create_app
     from .config import MockConfig
+    from .http.app import create_app
 
     _configure_logging(os.environ.get(ENV_PREFIX + "LOG_LEVEL", "info"))
     return create_app(MockConfig.from_env())
@@ -121,9 +182,21 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allow-fetch", default=None, help="CIDRs inputs may always be fetched from, e.g. 10.0.0.0/8,192.168.1.0/24"
     )
-    serve.add_argument("--public-host", default=None, help="host names clients use to reach the mock (Host header)")
     serve.add_argument(
-        "--control-token", default=None, help="the control plane's bearer token (a non-loopback bind makes one)"
+        "--public-host",
+        default=os.environ.get(ENV_PREFIX + "PUBLIC_HOST") or None,
+        help="host names clients use to reach the mock (Host header; env DASHSCOPE_MOCK_PUBLIC_HOST)",
+    )
+    serve.add_argument(
+        "--control-token",
+        default=None,
+        help="the control plane's bearer token (env DASHSCOPE_MOCK_CONTROL_TOKEN; a non-loopback bind makes one)",
+    )
+    serve.add_argument(
+        "--control-token-file",
+        default=None,
+        metavar="PATH",
+        help="read the control token from a file, e.g. a mounted secret (env DASHSCOPE_MOCK_CONTROL_TOKEN_FILE)",
     )
     serve.add_argument(
         "--strict-fields",
@@ -165,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     from .config import MockConfig, parse_concurrency
-    from .serving import DashScopeHttpProtocol
+    from .http.serving import DashScopeHttpProtocol
 
     media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
     env = {
@@ -183,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["ALLOW_FETCH"] = args.allow_fetch
     if args.public_host:
         env["PUBLIC_HOST"] = args.public_host
-    token = args.control_token or os.environ.get(ENV_PREFIX + "CONTROL_TOKEN")
+    try:
+        token = control_token(args.control_token, args.control_token_file, os.environ)
+    except ValueError as error:
+        print(f"dashscope-mock: {error}", file=sys.stderr)
+        return 2
     made_token = token is None and not loopback
     if made_token:
         token = secrets.token_urlsafe(24)
@@ -224,6 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["KEYS"] = args.keys
     for name, value in env.items():
         os.environ[ENV_PREFIX + name] = value
+    for option, folder in state_folders(args.state, args.upload_dir or os.environ.get(ENV_PREFIX + "UPLOAD_DIR")):
+        why = unwritable_folder(folder)
+        if why is not None:
+            print(
+                f"dashscope-mock: {option}: cannot write to {folder} ({why}); make it writable by this user "
+                f"(uid {os.getuid()}) or choose another folder",
+                file=sys.stderr,
+            )
+            return 2
     if args.workers > 1 and args.state == "memory":
         print(
             "dashscope-mock: several workers need shared state: --state sqlite:///path.db or redis://host:port/db",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from dashscope_openapi import limits, load_control_spec
 
-from .clock import clock_latest
+from .domain.clock import clock_latest
 from .plugins import ModelTiming, Profile
 
 __all__ = ["MockConfig", "parse_concurrency"]

@@ -32,15 +32,15 @@ from typing import Any
 import httpx
 
 from . import verification as verify
-from .app import MockApp, create_app
 from .backend import Backend
-from .clock import VirtualClock
 from .config import MockConfig
-from .keys import account
-from .scripting import FAULT_HEADER, Fault, JournalEntry, Scenario
+from .domain.clock import VirtualClock
+from .domain.keys import account
+from .domain.scripting import FAULT_HEADER, Fault, JournalEntry, Scenario
+from .http.app import MockApp, create_app
+from .http.script_checks import ScriptError, describe_schema_error
+from .http.validation import operation_validators
 from .seam import Media
-from .services.script_checks import ScriptError, describe_schema_error
-from .validation import operation_validators
 
 __all__ = [
     "SUBMIT_PATH",
@@ -155,7 +155,7 @@ class MockDashScope:
     @contextlib.contextmanager
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         """Run the app under uvicorn in a thread; yields ``http://host:port``."""
-        from .serving import serve_in_thread
+        from .http.serving import serve_in_thread
 
         with serve_in_thread(self.app, host, port) as url:
             yield url

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .scripting import Fault, JournalEntry, Scenario
+from .domain.scripting import Fault, JournalEntry, Scenario
 
 if TYPE_CHECKING:
     from .testing import MockDashScope

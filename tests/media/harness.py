@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dashscope_mock import views
+from dashscope_mock.http import views
 from dashscope_mock.media import Fetcher, MediaFailure, MediaKit, OssResolver, Prepared
 from dashscope_mock.media.kit import failed_request
 from dashscope_mock.plugins import load_registry

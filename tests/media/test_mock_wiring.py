@@ -9,7 +9,7 @@ from typing import Any
 import av
 import pytest
 
-from dashscope_mock.keys import account
+from dashscope_mock.domain.keys import account
 from dashscope_mock.testing import SUBMIT_PATH, async_mock_dashscope
 
 from . import factory

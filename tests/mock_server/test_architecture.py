@@ -2,10 +2,12 @@
 
 * No import cycles between the package's modules, and no module importing itself.
 * No hand-written file over ``MAX_FILE_LINES`` lines, no class body over ``MAX_CLASS_LINES`` lines.
+* At most ``MAX_TOP_MODULES`` modules directly under the package; the rest in folders named for their layer, and each
+  layer imports only the layers ``LAYER_RULES`` allows it (each folder's docstring says the same in words).
 
 How the import graph is built (``build_import_graph``):
 
-* Nodes are the package's modules, one per ``.py`` file under it: ``dashscope_mock.app``,
+* Nodes are the package's modules, one per ``.py`` file under it: ``dashscope_mock.http.app``,
   ``dashscope_mock.media.fetch``; a package's ``__init__.py`` is the package module (``dashscope_mock.media``).
 * Every ``import`` / ``from ... import`` statement counts wherever it stands: at module level, inside functions and
   methods, inside ``try`` blocks. A deferred import inside a function does not break a cycle, it only hides it from
@@ -235,6 +237,32 @@ def test_no_import_cycles() -> None:
     )
 
 
+REPO = PACKAGE_DIR.parents[1]
+REPO_PACKAGES = ("bench", "contract_tests", "tests", "scripts", "examples")
+
+
+def build_repo_graph(roots: tuple[Path, ...]) -> dict[str, set[str]]:
+    """The import graph over several top-level packages at once (cross-package edges included)."""
+    modules: dict[str, Path] = {}
+    for root in roots:
+        modules.update(discover_modules(root))
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        is_package = path.name == "__init__.py"
+        for node in iter_imports(tree, include_type_checking=False):
+            for root in roots:
+                graph[name] |= resolve_import(node, name, is_package, graph.keys(), root.name)
+    return graph
+
+
+def test_no_import_cycles_anywhere_in_the_repository() -> None:
+    """The benchmarks, the tests, the contract tests, the scripts and the examples too (and across them)."""
+    roots = (PACKAGE_DIR, *(REPO / name for name in REPO_PACKAGES if (REPO / name).is_dir()))
+    cycles = find_cycles(build_repo_graph(roots))
+    assert not cycles, f"{len(cycles)} import cycle(s):\n" + "\n".join(f"  {format_chain(c)}" for c in cycles)
+
+
 def test_no_hand_written_file_is_too_big() -> None:
     """Every module stays within ``MAX_FILE_LINES`` lines and every class body within ``MAX_CLASS_LINES``."""
     offenders: list[str] = []
@@ -254,6 +282,93 @@ def test_no_hand_written_file_is_too_big() -> None:
                         f"  {relative}:{node.lineno} class {node.name}: {size} lines (limit {MAX_CLASS_LINES})"
                     )
     assert not offenders, "too big:\n" + "\n".join(offenders)
+
+
+# --- the layers ---------------------------------------------------------------------------------------------------
+
+MAX_TOP_MODULES = 12
+# The modules directly under the package, by layer: what a model module and the settings need (``models-api``), the
+# composition root (``backend``), and the entry points (the CLI, the test harness and its pytest plugin).
+TOP_LAYERS = {
+    "plugins": "models-api",
+    "seam": "models-api",
+    "config": "models-api",
+    "backend": "backend",
+    "cli": "entry",
+    "_entry": "entry",
+    "_quiet_imports": "entry",
+    "pytest_plugin": "entry",
+    "testing": "entry",
+    "verification": "entry",
+}
+# Layer -> the other layers its modules may import. A folder is a layer of its own name.
+LAYER_RULES: Mapping[str, AbstractSet[str]] = {
+    "domain": set(),
+    "models-api": {"domain"},
+    "store": {"domain"},
+    "media": {"domain", "models-api", "store"},
+    "models": {"domain", "models-api", "media"},
+    "services": {"domain", "models-api", "store", "media"},
+    "http": {"domain", "models-api", "store", "services", "backend"},
+    "backend": {"domain", "models-api", "store", "media", "services", "realservice"},
+    "realservice": {"domain", "models-api", "media", "services", "http"},
+    "dashboard": set(),
+    "entry": {"domain", "models-api", "store", "media", "services", "http", "backend", "realservice", "entry"},
+}
+# Edges across the rules, each for a reason.
+LAYER_EXCEPTIONS = {
+    # A submit asks the recordings first; replay's matching lives beside the recording format it reads.
+    ("dashscope_mock.services.tasks", "dashscope_mock.realservice.replay"),
+    # In process, Backend.add_fault / add_scenario check what a test scripts exactly as the control plane does.
+    ("dashscope_mock.backend", "dashscope_mock.http.script_checks"),
+    # The drift report replays requests on the in-process harness users test with.
+    ("dashscope_mock.realservice.drift_compare", "dashscope_mock.testing"),
+}
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return "entry"  # the package's __init__: the public names
+    if len(parts) == 2 and parts[1] in TOP_LAYERS:
+        return TOP_LAYERS[parts[1]]
+    return parts[1]
+
+
+def layer_violations(graph: Graph) -> list[str]:
+    found = []
+    for module, targets in sorted(graph.items()):
+        mine = layer_of(module)
+        allowed = LAYER_RULES.get(mine)
+        if allowed is None:
+            found.append(f"  {module}: layer {mine!r} has no rule in LAYER_RULES")
+            continue
+        for target in sorted(targets):
+            theirs = layer_of(target)
+            if theirs != mine and theirs not in allowed and (module, target) not in LAYER_EXCEPTIONS:
+                found.append(f"  {module} ({mine}) imports {target} ({theirs})")
+    return found
+
+
+def test_at_most_a_dozen_modules_sit_directly_under_the_package() -> None:
+    top = sorted(path.stem for path in PACKAGE_DIR.glob("*.py") if path.name != "__init__.py")
+    assert len(top) <= MAX_TOP_MODULES, f"{len(top)} modules under {PACKAGE_DIR.name} (at most {MAX_TOP_MODULES})"
+    assert set(top) <= set(TOP_LAYERS), f"a top module without a layer: {sorted(set(top) - set(TOP_LAYERS))}"
+
+
+def test_each_layer_imports_only_what_its_rule_allows() -> None:
+    graph = build_import_graph(PACKAGE_DIR)
+    violations = layer_violations(graph)
+    assert not violations, "imports across the layers' rules:\n" + "\n".join(violations)
+    used = {(module, target) for module, targets in graph.items() for target in targets}
+    stale = LAYER_EXCEPTIONS - used
+    assert not stale, f"exceptions no longer needed: {sorted(stale)}"
+
+
+def test_every_folder_says_what_it_may_import() -> None:
+    for folder in sorted(p for p in PACKAGE_DIR.iterdir() if (p / "__init__.py").is_file()):
+        doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text(encoding="utf-8"))) or ""
+        assert "May import" in doc, f"{folder.name}/__init__.py does not say what its modules may import"
 
 
 # --- the checker itself can fail ----------------------------------------------------------------------------------
@@ -296,4 +411,11 @@ def test_import_graph_resolves_relative_absolute_and_guarded_imports(tmp_path: P
     assert find_cycles(graph) == [
         ["pkg", "pkg.app", "pkg"],
         ["pkg.sub.leaf", "pkg.util", "pkg.sub.leaf"],
+    ]
+
+
+def test_the_layer_check_names_an_import_against_the_rules() -> None:
+    graph = {"dashscope_mock.domain.records": {"dashscope_mock.http.views"}, "dashscope_mock.http.views": set()}
+    assert layer_violations(graph) == [
+        "  dashscope_mock.domain.records (domain) imports dashscope_mock.http.views (http)"
     ]

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from dashscope_mock import MockDashScope
-from dashscope_mock.lifecycle import derive, timeline
-from dashscope_mock.records import TaskRecord
+from dashscope_mock.domain.lifecycle import derive, timeline
+from dashscope_mock.domain.records import TaskRecord
 from dashscope_openapi import error_catalogue, load_control_spec, load_spec
 
 from .conftest import BODIES, assert_error, submit, task

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from dashscope_mock import MockConfig, cli, mock_dashscope
-from dashscope_mock.guard import guard
+from dashscope_mock.http.guard import guard
 
 from .conftest import assert_error
 

@@ -275,7 +275,7 @@ def test_the_base_url_points_to_the_docs_and_the_dashboard(http: httpx.Client) -
 
 
 def test_short_keys_mask_apart_without_showing_their_characters() -> None:
-    from dashscope_mock.keys import masked
+    from dashscope_mock.domain.keys import masked
 
     first, second = masked("sk-a1"), masked("sk-b2")
     assert first != second and first.startswith("sk-…~") and "a1" not in first

@@ -26,8 +26,8 @@ import httpx
 import pytest
 
 from dashscope_mock import SUBMIT_PATH, MockDashScope, mock_dashscope
-from dashscope_mock.events import KEEP_ALIVE, event_stream
-from dashscope_mock.services.feed import ChangeFeed, Event
+from dashscope_mock.http.events import KEEP_ALIVE, event_stream
+from dashscope_mock.http.feed import ChangeFeed, Event
 from dashscope_openapi import limits, load_control_spec
 
 from ..services import free_port

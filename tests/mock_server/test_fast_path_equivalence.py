@@ -1,4 +1,4 @@
-"""The fast path (``dashscope_mock.fastpath``) changes nothing a client can see.
+"""The fast path (``dashscope_mock.http.fastpath``) changes nothing a client can see.
 
 Two mocks with the same seed and the same frozen clock get the same requests: one with the fast path, one with every
 request through connexion (``app.fast_path = None``). Status, headers and body of every answer, the journal and the
@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashscope_mock import SUBMIT_PATH, Backend, MockConfig, VirtualClock, create_app
-from dashscope_mock.app import MockApp
-from dashscope_mock.fastpath import FastOperation
+from dashscope_mock.http.app import MockApp
+from dashscope_mock.http.fastpath import FastOperation
 from dashscope_mock.store import MemoryStore
 
 START = 1_800_000_000.0
@@ -291,7 +291,7 @@ def test_generated_submit_bodies_get_identical_answers(body: Any) -> None:
 
 
 def test_the_fast_path_and_connexion_ask_the_same_compiled_validator(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashscope_mock.validation import OperationValidator, operation_validators
+    from dashscope_mock.http.validation import OperationValidator, operation_validators
 
     asked: list[tuple[str, OperationValidator]] = []
     check_body = OperationValidator.check_body

@@ -16,9 +16,9 @@ import pytest
 import redis
 
 from dashscope_mock import MockDashScope, mock_dashscope
-from dashscope_mock.records import TaskRecord
-from dashscope_mock.scripting import Fault, FaultFacts
-from dashscope_mock.services.script_checks import ScriptError
+from dashscope_mock.domain.records import TaskRecord
+from dashscope_mock.domain.scripting import Fault, FaultFacts
+from dashscope_mock.http.script_checks import ScriptError
 from dashscope_mock.store import MemoryStore, Store, open_store
 
 from .conftest import BODIES

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from dashscope_mock import MockDashScope, mock_dashscope
-from dashscope_mock.faults import BEHAVIOURS, KIND_OPERATIONS, FaultBehaviour, response_fields
-from dashscope_mock.services import script_checks
+from dashscope_mock.http import script_checks
+from dashscope_mock.http.faults import BEHAVIOURS, KIND_OPERATIONS, FaultBehaviour, response_fields
 from dashscope_openapi import load_control_spec, load_spec
 from dashscope_video import AsyncClient, Client, errors
 

@@ -20,8 +20,8 @@ from dashscope_mock import (
     VirtualClock,
     create_app,
     mock_dashscope,
-    views,
 )
+from dashscope_mock.http import views
 
 from .conftest import BODIES, status, submit, task
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from dashscope_mock.records import TaskRecord, UploadRecord
-from dashscope_mock.scripting import Scenario
+from dashscope_mock.domain.records import TaskRecord, UploadRecord
+from dashscope_mock.domain.scripting import Scenario
 from dashscope_mock.store import MemoryStore, SqliteStore, Store, WorkItem, open_store, update_task
 from dashscope_openapi import error_catalogue
 

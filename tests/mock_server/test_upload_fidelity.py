@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from dashscope_mock import SUBMIT_PATH, MockDashScope, mock_dashscope
-from dashscope_mock.keys import account
+from dashscope_mock.domain.keys import account
 from dashscope_mock.services.uploads import key_id
 from dashscope_openapi import limits, load_spec, model_limits
 

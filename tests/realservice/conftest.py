@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
+from dashscope_mock.http.serving import serve_in_thread
 from dashscope_mock.realservice.proxy import Proxy
 from dashscope_mock.realservice.recording import Recorder
-from dashscope_mock.serving import serve_in_thread
 
 from .standin import SUBMIT, Clock, StandIn
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from dashscope_mock import mock_dashscope
-from dashscope_mock.serving import serve_in_thread
+from dashscope_mock.http.serving import serve_in_thread
 from tests.services import free_port
 
 from .conftest import HEADERS, LIVEPORTRAIT

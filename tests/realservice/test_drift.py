@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from dashscope_mock import mock_dashscope
+from dashscope_mock.http.serving import serve_in_thread
 from dashscope_mock.realservice.drift import Report, build_report, run
 from dashscope_mock.realservice.proxy import Proxy
 from dashscope_mock.realservice.recording import Recorder, RecordingError, load_recordings
-from dashscope_mock.serving import serve_in_thread
 from dashscope_mock.testing import MockDashScope
 
 from .conftest import HEADERS, KEY, LIVEPORTRAIT, Loop, proxied, run_task

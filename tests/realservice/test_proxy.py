@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dashscope_mock.http.serving import serve_in_thread
 from dashscope_mock.realservice.proxy import VIOLATIONS_HEADER, Proxy, default_upstream
 from dashscope_mock.realservice.recording import RecordingError, load_recordings
-from dashscope_mock.serving import serve_in_thread
 
 from .conftest import HEADERS, KEY, LIVEPORTRAIT, proxied, run_task
 from .standin import SUBMIT, result_mp4

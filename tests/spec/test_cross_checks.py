@@ -722,7 +722,7 @@ def control_problems(control: Spec, public: Spec, fault_kinds: Sequence[str], op
 
 
 def _mock_types() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    from dashscope_mock.scripting import FaultKind, Operation
+    from dashscope_mock.domain.scripting import FaultKind, Operation
 
     return typing.get_args(FaultKind), typing.get_args(Operation)
 

@@ -35,6 +35,8 @@ documented input; decodes and renders hold their estimated peak memory from a pe
 Modules: ``fetch`` (bounded http(s)/oss downloads), ``probe`` (decoders), ``checks`` (the limits per model),
 ``faces`` (dlib detection, landmarks, pose, embeddings, ``ext_bbox``), ``portrait`` (the face checks), ``render``
 (MP4 output), ``budget`` (the memory budget), ``kit`` (``MediaKit``, ``RealMedia``).
+
+May import: ``domain``, ``plugins``/``seam`` and ``store`` (work folders). Never ``services`` or ``http``.
 """
 
 from __future__ import annotations

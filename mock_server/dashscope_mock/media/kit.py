@@ -30,10 +30,10 @@ from typing import Any, TypeVar
 
 from dashscope_openapi import load_spec
 
-from ..errors import catalogue_error
+from ..domain.errors import catalogue_error
 from ..plugins import ModelRegistry
 from ..seam import Box, DetectJob, DetectOutcome, MediaFailure, MediaJob, MediaOutcome
-from ..services.workdirs import make_workdir
+from ..store.workdirs import make_workdir
 from .budget import media_budget
 from .checks import max_render_seconds
 from .errors import failure, input_limits

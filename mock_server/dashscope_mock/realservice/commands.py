@@ -65,7 +65,7 @@ def run_drift(args: argparse.Namespace) -> int:
 def run_proxy(args: argparse.Namespace, listen: Any, configure_logging: Any) -> int:
     import uvicorn
 
-    from ..serving import DashScopeHttpProtocol
+    from ..http.serving import DashScopeHttpProtocol
     from .proxy import Proxy, default_upstream
     from .recording import Recorder
 

@@ -25,8 +25,8 @@ from connexion.json_schema import resolve_refs
 
 from dashscope_openapi import SPEC_FILE, CatalogueEntry, error_catalogue, load_spec, task_statuses
 
-from ..errors import ApiError
-from ..validation import SchemaCheck, operation_validators
+from ..domain.errors import ApiError
+from ..http.validation import SchemaCheck, operation_validators
 from .findings import SEVERITIES, Finding
 
 __all__ = ["SEVERITIES", "Finding", "request_findings", "response_findings", "spec_line"]

@@ -30,8 +30,8 @@ import httpx
 
 from dashscope_openapi import error_catalogue, load_spec, task_statuses, terminal_statuses
 
+from ..http.script_checks import ScriptError
 from ..plugins import ModelTiming, Profile, load_registry
-from ..services.script_checks import ScriptError
 from ..testing import MockDashScope, mock_dashscope
 from .conformance import Finding, spec_line
 from .recording import Recording

@@ -30,9 +30,9 @@ import httpx
 
 from dashscope_openapi import limits, load_spec
 
-from ..errors import ApiError, catalogue_error, invalid_request, render_error
-from ..guard import valid_host
-from ..routing import router
+from ..domain.errors import ApiError, catalogue_error, invalid_request, render_error
+from ..http.guard import valid_host
+from ..http.routing import router
 from .conformance import Finding, request_findings, response_findings
 from .recording import Recorder, defaults, kept_headers, scrub_answer, scrub_request_body
 from .result_probe import describe_result, result_url

@@ -27,7 +27,7 @@ from jsonschema import Draft4Validator
 
 from dashscope_openapi import load_recording_schema, terminal_statuses
 
-from ..keys import masked
+from ..domain.keys import masked
 from .findings import Finding
 
 __all__ = [

@@ -23,8 +23,8 @@ from typing import Any
 
 from dashscope_openapi import load_spec
 
-from ..errors import ApiError, catalogue_error
-from ..records import TaskRecord
+from ..domain.errors import ApiError, catalogue_error
+from ..domain.records import TaskRecord
 from .recording import InputForm, Recording, RecordingError, input_form, load_recordings
 
 __all__ = ["ReplayPlan", "Replays", "plan_of", "replayed_task"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import catalogue_error
+from ..domain.errors import catalogue_error
 from ..seam import DetectJob, DetectOutcome, Media
 from ..store import ScenarioKeeper
 from .uploads import OSS_PREFIX, UploadService

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..seam import Media, MediaJob, RecordedOutcome
-from .workdirs import Sweeper, remove_owned
+from ..store.workdirs import Sweeper, remove_owned
 
 __all__ = ["InlineRunner", "ProcessRunner", "Runner"]
 

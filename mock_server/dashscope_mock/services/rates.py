@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from dashscope_openapi import limits
 
-from ..errors import catalogue_error, retry_headers
+from ..domain.errors import catalogue_error, retry_headers
 from ..store import RateWindows
 
 __all__ = ["RateLimiter"]

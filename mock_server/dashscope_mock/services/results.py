@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..lifecycle import Snapshot
-from ..records import TaskRecord
+from ..domain.lifecycle import Snapshot
+from ..domain.records import TaskRecord
+from ..domain.signing import signed_result_url, valid_result_signature
 from ..seam import PLACEHOLDER_MP4
-from ..signing import signed_result_url, valid_result_signature
 from .tasks import TaskService
 
 __all__ = ["ResultLinks"]

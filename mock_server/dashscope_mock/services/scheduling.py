@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..config import MockConfig
-from ..lifecycle import planned_end
+from ..domain.lifecycle import planned_end
+from ..domain.records import TaskRecord
 from ..plugins import ModelTiming
-from ..records import TaskRecord
 from ..store import Store, update_task
 
 __all__ = ["Scheduler"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..records import TaskRecord
+from ..domain.records import TaskRecord
 from ..seam import RecordedOutcome
 from ..store import JournalKeeper, Store, update_task
 from .media_runner import Runner

@@ -18,13 +18,13 @@ from typing import Any
 from dashscope_openapi import CatalogueEntry, error_catalogue, limits, load_control_spec, model_limits
 
 from ..config import MockConfig
-from ..errors import catalogue_error, entry
-from ..ids import IdFactory
-from ..lifecycle import Snapshot, derive, timeline
+from ..domain.errors import catalogue_error, entry
+from ..domain.ids import IdFactory
+from ..domain.lifecycle import Snapshot, derive, timeline
+from ..domain.records import TaskRecord
+from ..domain.scripting import Scenario
 from ..plugins import ModelTiming
 from ..realservice.replay import Replays, replayed_task
-from ..records import TaskRecord
-from ..scripting import Scenario
 from ..seam import MediaJob, RecordedOutcome
 from ..store import ScenarioKeeper, Store, WorkItem, update_task
 from .media_runner import Runner

@@ -19,11 +19,11 @@ from typing import Any
 
 from dashscope_openapi import limits, load_control_spec, load_spec
 
-from ..errors import OssError, oss_error
-from ..ids import IdFactory
-from ..keys import account_hash
-from ..records import UploadRecord
-from ..signing import ACCESS_KEY_ID, sign
+from ..domain.errors import OssError, oss_error
+from ..domain.ids import IdFactory
+from ..domain.keys import account_hash
+from ..domain.records import UploadRecord
+from ..domain.signing import ACCESS_KEY_ID, sign
 from ..store import ScenarioKeeper, Store
 
 __all__ = ["OSS_PREFIX", "OSS_RESOLVE_HEADER", "Resolution", "UploadService", "key_id", "short_hash"]

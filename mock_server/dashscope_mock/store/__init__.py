@@ -3,6 +3,8 @@ shared by the workers of one host) or Redis (``redis://host:port/db``: shared by
 
 Every store keeps the same things (``base.Store``): tasks and uploads, the work queue with its leases, scenarios,
 faults, the request journal, the per-key rate windows and the virtual clock's offset.
+
+May import: ``domain`` only.
 """
 
 from __future__ import annotations

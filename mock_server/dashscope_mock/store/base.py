@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..records import TaskRecord, UploadRecord
-from ..scripting import NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
+from ..domain.records import TaskRecord, UploadRecord
+from ..domain.scripting import NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 
 __all__ = [
     "FaultKeeper",

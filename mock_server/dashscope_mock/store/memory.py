@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..records import TaskRecord, UploadRecord
-from ..scripting import Faults, Journal, Scenarios
+from ..domain.records import TaskRecord, UploadRecord
+from ..domain.scripting import Faults, Journal, Scenarios
 from .base import WorkItem
 
 __all__ = ["MemoryRates", "MemoryStore", "MemoryWork"]

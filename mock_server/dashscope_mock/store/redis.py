@@ -37,8 +37,8 @@ from redis.exceptions import LockError
 
 from dashscope_openapi import limits
 
-from ..records import TaskRecord, UploadRecord
-from ..scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
+from ..domain.records import TaskRecord, UploadRecord
+from ..domain.scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 from . import _redis_scripts as lua
 from .base import WorkItem
 

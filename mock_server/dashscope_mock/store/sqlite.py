@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..records import TaskRecord, UploadRecord
-from ..scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
+from ..domain.records import TaskRecord, UploadRecord
+from ..domain.scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 from .base import FaultKeeper, JournalKeeper, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
 
 __all__ = ["SqliteStore"]

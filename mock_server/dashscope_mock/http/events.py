@@ -22,7 +22,7 @@ from typing import Any
 from starlette.responses import StreamingResponse
 
 from . import views
-from .services.feed import ChangeFeed, dashboard_settings
+from .feed import ChangeFeed, dashboard_settings
 
 __all__ = ["KEEP_ALIVE", "EventStream", "event_stream", "shutdown_probe"]
 

@@ -21,15 +21,15 @@ from connexion.lifecycle import ConnexionResponse
 
 from dashscope_openapi import error_catalogue, load_control_spec, load_spec
 
+from ..backend import Backend
+from ..domain.errors import XML, ApiError, oss_error, oss_xml
+from ..domain.keys import account
 from . import views
-from .backend import Backend
 from .context import bearer_key, current_request
-from .errors import XML, ApiError, oss_error, oss_xml
 from .events import EventStream, shutdown_probe
-from .keys import account
+from .feed import ChangeFeed, clock_body, dashboard_settings, task_item
 from .routing import CONTROL_BASE as CONTROL_PREFIX
-from .services.feed import ChangeFeed, clock_body, dashboard_settings, task_item
-from .services.script_checks import ScriptError
+from .script_checks import ScriptError
 
 __all__ = ["CONTROL_HANDLERS"]
 
@@ -252,7 +252,7 @@ def _dashboard_file(name: str, media_type: str) -> ConnexionResponse:
     """A file of the page (``dashscope_mock/dashboard/``, package data), read on each request: a changed page is
     served at once (and ``no-cache`` makes browsers ask again)."""
     try:
-        body = (importlib.resources.files(__package__ or __name__) / "dashboard" / name).read_bytes()
+        body = (importlib.resources.files("dashscope_mock") / "dashboard" / name).read_bytes()
     except OSError as exc:
         raise ApiError(404, "NotFound", f"The dashboard has no file {name!r}.") from exc
     content_type = f"{media_type}; charset=utf-8"

@@ -16,8 +16,8 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from dashscope_openapi import load_control_spec, load_spec, task_statuses
 
-from ..faults import BEHAVIOURS, LATENCY_FIELDS, fault_operations, response_fields
-from ..routing import SERVICE_CONTROL_OPERATIONS, control_operations, router
+from .faults import BEHAVIOURS, LATENCY_FIELDS, fault_operations, response_fields
+from .routing import SERVICE_CONTROL_OPERATIONS, control_operations, router
 
 __all__ = ["ScriptError", "check_fault", "check_scenario_fields", "describe_schema_error"]
 

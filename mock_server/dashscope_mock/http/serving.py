@@ -22,7 +22,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from dashscope_openapi import limits
 
-from .errors import ApiError, catalogue_error, error_parts, invalid_request
+from ..domain.errors import ApiError, catalogue_error, error_parts, invalid_request
 
 __all__ = ["DashScopeHttpProtocol", "serve_in_thread"]
 

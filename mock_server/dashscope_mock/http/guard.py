@@ -31,9 +31,9 @@ from urllib.parse import urlsplit
 
 from dashscope_openapi import limits
 
-from .config import MockConfig
+from ..config import MockConfig
+from ..domain.errors import ApiError, catalogue_error, invalid_request
 from .context import bearer_key
-from .errors import ApiError, catalogue_error, invalid_request
 
 __all__ = ["base_url", "edge_refusal", "guard"]
 

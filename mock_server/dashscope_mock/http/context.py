@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .backend import Backend
+from ..backend import Backend
 
 __all__ = ["RequestContext", "bearer_key", "current_request", "use_request"]
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from dashscope_openapi import load_control_spec
 
-from .. import views
 from ..backend import Backend
-from ..lifecycle import Snapshot
-from ..records import TaskRecord
-from ..scripting import JournalEntry
+from ..domain.lifecycle import Snapshot
+from ..domain.records import TaskRecord
+from ..domain.scripting import JournalEntry
+from . import views
 
 __all__ = ["ChangeFeed", "Event", "clock_body", "dashboard_settings", "task_item"]
 

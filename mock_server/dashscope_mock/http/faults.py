@@ -40,8 +40,8 @@ from connexion.json_schema import resolve_refs
 
 from dashscope_openapi import load_control_spec, load_spec
 
-from .errors import ApiError, catalogue_error, oss_error, render_error, retry_headers
-from .scripting import Fault
+from ..domain.errors import ApiError, catalogue_error, oss_error, render_error, retry_headers
+from ..domain.scripting import Fault
 
 __all__ = [
     "BEHAVIOURS",

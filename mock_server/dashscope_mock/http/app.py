@@ -40,11 +40,9 @@ from starlette.exceptions import HTTPException
 
 from dashscope_openapi import limits, load_control_spec, load_spec
 
-from .backend import Backend
-from .config import MockConfig
-from .context import RequestContext, bearer_key, current_request, release_request, use_request
-from .control import CONTROL_HANDLERS
-from .errors import (
+from ..backend import Backend
+from ..config import MockConfig
+from ..domain.errors import (
     ApiError,
     as_oss_error,
     catalogue_error,
@@ -54,14 +52,16 @@ from .errors import (
     render_error,
     to_api_error,
 )
+from ..domain.keys import account, masked
+from ..domain.scripting import FAULT_HEADER, FaultFacts, fault_marks
+from ..seam import Media
+from .context import RequestContext, bearer_key, current_request, release_request, use_request
+from .control import CONTROL_HANDLERS
 from .fastpath import FastPath, build_fast_path
 from .faults import ConnectionDropped, FaultedRequest, apply_faults
 from .guard import base_url, edge_refusal, guard
 from .handlers import HANDLERS
-from .keys import account, masked
 from .routing import CONTROL_BASE, SERVICE_CONTROL_OPERATIONS, router
-from .scripting import FAULT_HEADER, FaultFacts, fault_marks
-from .seam import Media
 from .validation import DashScopeBodyValidator, DashScopeMultiPartValidator, DashScopeParameterValidator
 
 __all__ = ["ConnectionDropped", "MockApp", "connexion_app", "create_app"]

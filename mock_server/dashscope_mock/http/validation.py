@@ -32,10 +32,10 @@ from starlette.formparsers import MultiPartParser
 
 from dashscope_openapi import limits, load_control_spec, load_spec
 
+from ..domain.errors import ApiError, catalogue_error, invalid_request
 from .context import RequestContext, current_request
-from .errors import ApiError, catalogue_error, invalid_request
 from .routing import control_operations
-from .services.script_checks import describe_schema_error
+from .script_checks import describe_schema_error
 
 __all__ = [
     "ASYNC_HEADER",
@@ -110,15 +110,27 @@ def lenient_objects() -> tuple[str, ...]:
 
 
 def _lenient(branch: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, frozenset[str]]]:
-    """The branch with its lenient objects open to extra keys, and each object's documented keys."""
+    """The branch with its lenient objects open to extra keys (the spec leaves them open: x-leniency.unknown_keys),
+    and each object's documented keys."""
     opened = copy.deepcopy(dict(branch))
     documented: dict[str, frozenset[str]] = {}
     for name in lenient_objects():
         inner = opened.get("properties", {}).get(name)
-        if isinstance(inner, dict) and inner.get("additionalProperties") is False:
-            del inner["additionalProperties"]
-            documented[name] = frozenset(inner.get("properties", {}))
+        if isinstance(inner, dict) and "properties" in inner:
+            inner.pop("additionalProperties", None)
+            documented[name] = frozenset(inner["properties"])
     return opened, documented
+
+
+def _strict(branch: Mapping[str, Any]) -> dict[str, Any]:
+    """The branch as ``--strict-fields`` checks it: its lenient objects closed to undocumented keys, as the client
+    view of the spec has them (``dashscope_openapi.load_client_spec``)."""
+    closed = copy.deepcopy(dict(branch))
+    for name in lenient_objects():
+        inner = closed.get("properties", {}).get(name)
+        if isinstance(inner, dict) and "properties" in inner:
+            inner["additionalProperties"] = False
+    return closed
 
 
 def branches(schema: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -194,7 +206,7 @@ class OperationValidator:
         self.body_required = bool(operation.get("requestBody", {}).get("required"))
         self.has_json_body = schema is not None
         found = branches(schema or {})
-        self.branches = {model: SchemaCheck(branch) for model, branch in found.items()}
+        self.branches = {model: SchemaCheck(_strict(branch)) for model, branch in found.items()}  # --strict-fields
         self.lenient: dict[str, tuple[SchemaCheck, dict[str, frozenset[str]]]] = {}
         for model, branch in found.items():
             opened, documented = _lenient(branch)

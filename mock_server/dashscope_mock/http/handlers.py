@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from ..domain.errors import ApiError
+from ..domain.keys import account
+from ..seam import policy_note
+from ..services.uploads import OSS_RESOLVE_HEADER, key_id
 from . import views
 from .context import current_request
-from .errors import ApiError
-from .keys import account
-from .seam import policy_note
-from .services.uploads import OSS_RESOLVE_HEADER, key_id
 
 __all__ = ["HANDLERS", "Answer"]
 

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.errors import ApiError, render_error, to_api_error
 from .context import RequestContext
-from .errors import ApiError, render_error, to_api_error
 from .handlers import HANDLERS, Answer
 from .validation import OperationValidator, check_body_in, operation_validators, parse_json_body
 

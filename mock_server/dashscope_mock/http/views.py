@@ -13,13 +13,13 @@ from typing import Any
 
 from dashscope_openapi import CatalogueEntry
 
-from .errors import entry
-from .keys import masked
-from .lifecycle import Snapshot
-from .plugins import Detector, VideoModel
-from .records import TaskRecord
-from .scripting import Fault, JournalEntry, Scenario
-from .seam import DetectOutcome
+from ..domain.errors import entry
+from ..domain.keys import masked
+from ..domain.lifecycle import Snapshot
+from ..domain.records import TaskRecord
+from ..domain.scripting import Fault, JournalEntry, Scenario
+from ..plugins import Detector, VideoModel
+from ..seam import DetectOutcome
 
 __all__ = [
     "catalogue_view",
