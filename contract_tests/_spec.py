@@ -18,7 +18,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from dashscope_openapi import SPEC_FILE, load_spec
+from dashscope_openapi import SPEC_FILE, load_client_spec, load_spec
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,14 @@ def _snake(name: str) -> str:
 
 
 @cache
-def schema_strategy(schema_name: str) -> st.SearchStrategy[Any]:
-    """Values of ``#/components/schemas/<schema_name>``, drawn by schemathesis from the spec itself.
+def schema_strategy(schema_name: str, *, client: bool = False) -> st.SearchStrategy[Any]:
+    """Values of ``#/components/schemas/<schema_name>``, drawn by schemathesis from the spec itself (``client``: from
+    the spec as this toolkit's clients send requests, ``load_client_spec``, with no undocumented keys).
 
     schemathesis generates request bodies only, so the schema becomes the body of a synthetic operation in a copy of
     the spec that keeps every component (toolchain-notes §4).
     """
-    spec = copy.deepcopy(dict(load_spec()))
+    spec = copy.deepcopy(dict(load_client_spec() if client else load_spec()))
     derived = {
         "openapi": spec["openapi"],
         "info": {"title": "derived", "version": "1"},

@@ -40,7 +40,7 @@ DOCUMENTED_400: dict[str, tuple[str, str]] = {
     "cancelTask": ("UnsupportedOperation", "cancel_not_pending"),
 }
 # operationId → the start of the message of the control plane's 400 to a script that cannot take effect (see
-# schemathesis.toml): ``dashscope_mock.services.script_checks.ScriptError``
+# schemathesis.toml): ``dashscope_mock.http.script_checks.ScriptError``
 SCRIPT_400: dict[str, str] = {"createFault": "fault.", "createScenario": "scenario."}
 ACCEPTED_NEGATIVE_DATA = "ST201"
 # Where the faults the control-plane run arms fire: a path no request of the run uses.

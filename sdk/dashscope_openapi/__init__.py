@@ -10,6 +10,7 @@ files there. ``DASHSCOPE_OPENAPI_DIR`` points at another folder holding them.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.resources
 import os
@@ -28,8 +29,10 @@ __all__ = [
     "SPEC_FILE",
     "CatalogueEntry",
     "ErrorCatalogue",
+    "client_closed_schemas",
     "error_catalogue",
     "limits",
+    "load_client_spec",
     "load_control_spec",
     "load_recording_schema",
     "load_spec",
@@ -67,6 +70,45 @@ ANY_MODEL = "*"
 def load_spec() -> Mapping[str, Any]:
     """The public API spec, parsed once per process. Treat it as read-only."""
     return _load(SPEC_FILE)
+
+
+def client_closed_schemas(spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """The component schemas the spec leaves open only because the service ignores undocumented keys in them: the
+    ``x-leniency.unknown_keys`` objects (``input``, ``parameters``) of every request body's branches, by name."""
+    objects = spec.get("x-leniency", {}).get("unknown_keys", {}).get("objects", ())
+    schemas = spec["components"]["schemas"]
+
+    def named(node: Any) -> str | None:
+        ref = node.get("$ref") if isinstance(node, Mapping) else None
+        return ref.rsplit("/", 1)[-1] if isinstance(ref, str) and ref.startswith("#/components/schemas/") else None
+
+    found: list[str] = []
+    for item in spec["paths"].values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, Mapping) else {}
+            schema = content.get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            top = schemas.get(named(schema) or "", schema)
+            for branch in top.get("oneOf", [top]):
+                branch = schemas.get(named(branch) or "", branch)
+                for name in objects:
+                    inner = named(branch.get("properties", {}).get(name))
+                    if inner is not None and inner not in found:
+                        found.append(inner)
+    return tuple(found)
+
+
+@functools.cache
+def load_client_spec() -> Mapping[str, Any]:
+    """The public spec as this toolkit's clients send requests: the schemas of ``client_closed_schemas`` closed
+    (``additionalProperties: false``). The public spec says what the service accepts (undocumented keys there are
+    ignored, ``x-leniency``); the generated client, the SDK's parameter classes and its batch manifests refuse them,
+    as ``--strict-fields`` does. Treat it as read-only."""
+    spec = copy.deepcopy(dict(load_spec()))
+    for name in client_closed_schemas(spec):
+        spec["components"]["schemas"][name]["additionalProperties"] = False
+    return spec
 
 
 @functools.cache

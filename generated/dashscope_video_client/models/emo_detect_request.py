@@ -18,7 +18,9 @@ T = TypeVar("T", bound="EmoDetectRequest")
 @_attrs_define
 class EmoDetectRequest:
     """`parameters` is required (without it: `BadRequest.EmptyParameters`); `ratio` in it may be left out and then
-    takes its documented default (`1:1`).
+    takes its documented default (`1:1`). The service accepts and ignores keys that `input` and `parameters` do
+    not document (`x-leniency.unknown_keys`: open objects here; this toolkit's client and `--strict-fields` refuse
+    them).
 
     """
 

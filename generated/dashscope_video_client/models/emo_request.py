@@ -18,7 +18,11 @@ T = TypeVar("T", bound="EmoRequest")
 
 @_attrs_define
 class EmoRequest:
-    """emo-v1 — an image that passed emo-detect-v1, its boxes, and a voice audio."""
+    """emo-v1 — an image that passed emo-detect-v1, its boxes, and a voice audio. The service accepts and ignores
+    keys that `input` and `parameters` do not document (`x-leniency.unknown_keys`: open objects here; this
+    toolkit's client and `--strict-fields` refuse them).
+
+    """
 
     model: EmoRequestModel
     input_: EmoInput

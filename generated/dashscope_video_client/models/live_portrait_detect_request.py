@@ -21,8 +21,10 @@ T = TypeVar("T", bound="LivePortraitDetectRequest")
 
 @_attrs_define
 class LivePortraitDetectRequest:
-    """No documented parameter. An empty `parameters` object is accepted: the official SDK sends
-    `"parameters": {}` on every call (`BaseApi.call`), face-detect included, and works against the service.
+    """No documented parameter. An empty `parameters` object is accepted: the official SDK sends `"parameters": {}`
+    on every call (`BaseApi.call`), face-detect included, and works against the service. The service accepts and
+    ignores keys that `input` and `parameters` do not document (`x-leniency.unknown_keys`: open objects here; this
+    toolkit's client and `--strict-fields` refuse them).
 
     """
 

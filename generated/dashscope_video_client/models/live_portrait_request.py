@@ -18,7 +18,11 @@ T = TypeVar("T", bound="LivePortraitRequest")
 
 @_attrs_define
 class LivePortraitRequest:
-    """liveportrait — an image that passed liveportrait-detect plus a voice audio."""
+    """liveportrait — an image that passed liveportrait-detect plus a voice audio. The service accepts and ignores
+    keys that `input` and `parameters` do not document (`x-leniency.unknown_keys`: open objects here; this
+    toolkit's client and `--strict-fields` refuse them).
+
+    """
 
     model: LivePortraitRequestModel
     input_: LivePortraitInput

@@ -18,7 +18,11 @@ T = TypeVar("T", bound="VideoRetalkRequest")
 
 @_attrs_define
 class VideoRetalkRequest:
-    """videoretalk — re-lip-sync a person's video to a new voice audio."""
+    """videoretalk — re-lip-sync a person's video to a new voice audio. The service accepts and ignores keys that
+    `input` and `parameters` do not document (`x-leniency.unknown_keys`: open objects here; this toolkit's client
+    and `--strict-fields` refuse them).
+
+    """
 
     model: VideoRetalkRequestModel
     input_: VideoRetalkInput
