@@ -38,7 +38,7 @@ from .services.task_work import TaskWork
 from .services.tasks import TaskService
 from .services.uploads import UploadService
 from .services.work_pool import WorkPool
-from .store import SqliteStore, Store, open_store
+from .store import Store, open_store
 from .store.workdirs import pid_alive, sweep, work_root
 
 __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
@@ -97,8 +97,8 @@ class Backend:
         self._own_files = False
         if self.config.upload_dir:
             self.files_dir = Path(self.config.upload_dir)
-        elif isinstance(self.store, SqliteStore):
-            self.files_dir = self.store.path.with_name(self.store.path.name + ".files")
+        elif self.store.files_dir is not None:
+            self.files_dir = self.store.files_dir
         else:
             remove_abandoned_folders()
             self.files_dir = Path(tempfile.mkdtemp(prefix=FILES_PREFIX))

@@ -24,11 +24,11 @@ from ._errors import (
     ConfigurationError,
     from_response,
 )
-from ._generated import Call, parse
 from ._limiter import QueryLimiter, limiter_for
 from ._retry import PollPolicy, RetryPolicy, parse_retry_after, status_is_retryable, transport_error_is_retryable
 from ._uploads import UploadState
 from ._version import __version__
+from ._wire import Call, parse
 from .types import R, Task
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_UPLOAD_TIMEOUT", "USER_AGENT", "BaseClient", "endpoint", "wrap_transport_error"]

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from dashscope_openapi import load_spec
 
-from ._generated import Parameters, parameter_fields
+from ._wire import Parameters, parameter_fields
 
 __all__ = ["add_parameter_flags", "parameters_from_args"]
 

@@ -42,6 +42,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from dashscope_openapi import request_schemas
+
 from ._cli_batch import add_batch_parser, client_options, run_batch_command
 from ._cli_params import add_parameter_flags, parameters_from_args
 from ._client import Client
@@ -95,7 +97,7 @@ EXIT_TIMEOUT = 5
 EXIT_NETWORK = 6
 EXIT_INTERRUPTED = 130
 
-DETECTORS = ("liveportrait-detect", "emo-detect-v1")
+DETECTORS = tuple(request_schemas("FaceDetectRequest"))  # the spec's detectors, in its order
 EMO_RATIOS: tuple[EmoRatio, ...] = typing.get_args(EmoRatio)
 STATUSES: tuple[TaskStatus, ...] = typing.get_args(TaskStatus)
 

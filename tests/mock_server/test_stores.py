@@ -4,7 +4,7 @@ Redis database see one state: what several workers and replicas rely on."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,24 +12,48 @@ import redis
 
 from dashscope_mock.domain.records import TaskRecord, UploadRecord
 from dashscope_mock.domain.scripting import Scenario
-from dashscope_mock.store import MemoryStore, SqliteStore, Store, WorkItem, open_store, update_task
+from dashscope_mock.store import STORES, SqliteStore, Store, WorkItem, open_store, update_task
 from dashscope_openapi import error_catalogue
 
 Opener = Callable[[], Store]
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+# How this test reaches a state of each store of ``STORES`` (the registry ``open_store`` reads): a store added there
+# without a way here fails ``test_every_registered_store_is_held_to_the_contract``, naming it.
+STATE_URLS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
+    "memory": lambda request, tmp_path: "memory",
+    "sqlite": lambda request, tmp_path: f"sqlite:///{tmp_path / 'state.db'}",
+    "redis": lambda request, tmp_path: request.getfixturevalue("redis_url"),
+}
+
+
+def unopenable(stores: Iterable[str]) -> list[str]:
+    return [
+        f"store {name!r} of dashscope_mock.store.STORES has no STATE_URLS entry here"
+        for name in sorted(set(stores) - set(STATE_URLS))
+    ]
+
+
+def test_every_registered_store_is_held_to_the_contract() -> None:
+    assert unopenable(STORES) == []
+
+
+def test_a_store_registered_without_a_way_to_test_it_is_named() -> None:
+    assert unopenable([*STORES, "postgres"]) == [
+        "store 'postgres' of dashscope_mock.store.STORES has no STATE_URLS entry here"
+    ]
+
+
+@pytest.fixture(params=sorted(STATE_URLS))
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens handles on one state (for memory: the same object, as memory is not shared)."""
     opened: list[Store] = []
-    if request.param == "memory":
-        single = MemoryStore()
+    url = STATE_URLS[request.param](request, tmp_path)
+    if url == "memory":
+        single = open_store(url)
         yield lambda: single
         return
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-    else:
-        url = request.getfixturevalue("redis_url")
+    if url.startswith("redis://"):
         redis.Redis.from_url(url).flushdb()
 
     def open_one() -> Store:

@@ -9,11 +9,15 @@ May import: ``domain`` only.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
 from .base import FaultKeeper, JournalKeeper, RateWindows, ScenarioKeeper, Store, WorkItem, WorkQueue, update_task
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
 __all__ = [
+    "STORES",
     "FaultKeeper",
     "JournalKeeper",
     "MemoryStore",
@@ -21,6 +25,7 @@ __all__ = [
     "ScenarioKeeper",
     "SqliteStore",
     "Store",
+    "StoreKind",
     "WorkItem",
     "WorkQueue",
     "open_store",
@@ -28,15 +33,35 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True)
+class StoreKind:
+    """One kind of store: the ``--state`` URL prefixes it answers to and how to open one."""
+
+    prefixes: tuple[str, ...]
+    open: Callable[[str], Store]
+    shown: str  # the form ``--state`` takes, for messages
+
+
+def _open_redis(state: str) -> Store:
+    from .redis import RedisStore  # the redis client is imported only for a Redis state
+
+    return RedisStore(state)
+
+
+# Every store the mock has: ``open_store`` reads it, and the store contract test holds each one to the same behaviour
+# (tests/mock_server/test_stores.py fails naming a store it does not know how to open).
+STORES: Mapping[str, StoreKind] = {
+    "memory": StoreKind(("memory",), lambda state: MemoryStore(), "memory"),
+    "sqlite": StoreKind(("sqlite:///",), lambda state: SqliteStore(state[len("sqlite:///") :]), "sqlite:///path.db"),
+    "redis": StoreKind(("redis://", "rediss://", "unix://"), _open_redis, "redis://host:port/db"),
+}
+
+
 def open_store(state: str) -> Store:
     """``memory``, ``sqlite:///relative/or/absolute/path.db`` (``sqlite:////abs`` also works) or
     ``redis://host:port/db`` (``rediss://`` for TLS)."""
-    if state in ("", "memory"):
-        return MemoryStore()
-    if state.startswith("sqlite:///"):
-        return SqliteStore(state[len("sqlite:///") :])
-    if state.startswith(("redis://", "rediss://", "unix://")):
-        from .redis import RedisStore
-
-        return RedisStore(state)
-    raise ValueError(f"unknown state {state!r}: use 'memory', 'sqlite:///path.db' or 'redis://host:port/db'")
+    for kind in STORES.values():
+        if (state == "" and "memory" in kind.prefixes) or any(state.startswith(p) for p in kind.prefixes):
+            return kind.open(state)
+    forms = ", ".join(repr(kind.shown) for kind in STORES.values())
+    raise ValueError(f"unknown state {state!r}: use one of {forms}")

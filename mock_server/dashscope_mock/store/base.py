@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..domain.records import TaskRecord, UploadRecord
@@ -118,6 +119,12 @@ class Store(Protocol):
     @property
     def shared(self) -> bool:
         """Other processes may change it: re-read the clock offset per request, renew leases."""
+        ...
+
+    @property
+    def files_dir(self) -> Path | None:
+        """Where uploads and results live beside this state when no ``--upload-dir`` says (a SQLite file's
+        ``<file>.files``); ``None``: a temporary folder of the mock's own."""
         ...
 
     @property

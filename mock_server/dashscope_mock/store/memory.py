@@ -138,6 +138,7 @@ class MemoryRates:
 class MemoryStore:
     """``secret``: the signing secret to start with (default: random), for side-by-side comparisons in tests."""
 
+    files_dir = None  # a temporary folder of the mock's own (a shared one: --upload-dir)
     shared = False
 
     def __init__(self, secret: str | None = None) -> None:

@@ -297,6 +297,7 @@ class RedisRates:
 class RedisStore:
     """``base.Store`` in one Redis database, shared by every process that opens it."""
 
+    files_dir = None  # a temporary folder of the mock's own (a shared one: --upload-dir)
     shared = True
 
     def __init__(self, url: str) -> None:

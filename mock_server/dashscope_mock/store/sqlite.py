@@ -372,6 +372,7 @@ class SqliteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.files_dir: Path | None = self.path.with_name(self.path.name + ".files")  # uploads and results beside it
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = _Db(self.path)
         self._work = _SqliteWork(self._db)

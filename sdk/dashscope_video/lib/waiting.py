@@ -28,8 +28,8 @@ from .._errors import (
     from_response,
     task_failed,
 )
-from .._generated import cancel_call, get_call
 from .._retry import PollPolicy, parse_retry_after, status_is_retryable
+from .._wire import cancel_call, get_call
 from ..types import R, SucceededTask, Task, TaskStatus
 
 __all__ = ["ProgressCallback", "WaitProgress", "default_wait_timeout", "raise_if_finished", "wait"]

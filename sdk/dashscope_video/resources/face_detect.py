@@ -10,9 +10,9 @@ from typing import Any
 
 from .. import _effects as fx
 from .._errors import APIStatusError
-from .._generated import detect_call
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, needs_resolve
+from .._wire import detect_call
 from ..types import Detector, EmoDetection, EmoRatio, LivePortraitDetection
 from .uploads import UploadPlans
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeAlias, cast
 
 from .. import _effects as fx
-from .._generated import cancel_call, get_call, list_call
 from .._resource import (
     AsyncAPIResource,
     Plans,
@@ -26,6 +25,7 @@ from .._resource import (
     run_sync,
 )
 from .._retry import PollPolicy
+from .._wire import cancel_call, get_call, list_call
 from ..lib import downloads, waiting
 from ..lib.waiting import ProgressCallback
 from ..types import R, SucceededTask, Task, TaskHandle, TaskStatus, TaskSummary, VideoResult

@@ -15,9 +15,9 @@ import httpx
 from .. import _effects as fx
 from .._base_client import USER_AGENT
 from .._errors import APIStatusError, UploadError
-from .._generated import policy_call, upload_policy
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, form_fields, local_path, object_key
+from .._wire import policy_call, upload_policy
 from ..types import UploadPolicy
 
 __all__ = ["AsyncUploads", "UploadPlans", "Uploads"]

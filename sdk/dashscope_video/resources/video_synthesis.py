@@ -12,9 +12,9 @@ from typing import Any, cast
 
 from .. import _effects as fx
 from .._errors import detection_rejected
-from .._generated import Parameters, parameters_class, submit_call
 from .._resource import AsyncAPIResource, Plans, SyncAPIResource, awaitable, blocking
 from .._uploads import MediaInput, needs_resolve
+from .._wire import Parameters, parameters_class, submit_call
 from ..types import (
     EmoParameters,
     EmoRatio,

@@ -1,4 +1,4 @@
-"""The one place that touches the generated client's internals.
+"""The wire: the one place that touches the generated client's internals (written by hand; `generated/` is not).
 
 openapi-python-client writes, per operation, a private ``_get_kwargs`` (method, path, query, headers, JSON body)
 and, per schema, an attrs model whose ``from_dict`` checks an answer's shape. The SDK sends requests itself (retries,
@@ -117,6 +117,8 @@ def submit_call(model: str, inputs: Mapping[str, Any], parameters: Parameters | 
 
 
 def detect_call(model: str, image_url: str, ratio: EmoDetectParametersRatio | None) -> Call:
+    """A face-detect call of ``model`` (one of the spec's ``FaceDetectRequest`` branches; another is a ``ValueError``
+    naming it, never a call to a detector it did not ask for)."""
     body: EmoDetectRequest | LivePortraitDetectRequest
     if model == "emo-detect-v1":
         body = EmoDetectRequest(
@@ -124,8 +126,11 @@ def detect_call(model: str, image_url: str, ratio: EmoDetectParametersRatio | No
             input_=DetectInput(image_url=image_url),
             parameters=EmoDetectParameters(ratio=ratio or "1:1"),
         )
-    else:
+    elif model == "liveportrait-detect":
         body = LivePortraitDetectRequest(model="liveportrait-detect", input_=DetectInput(image_url=image_url))
+    else:
+        known = ", ".join(request_schemas("FaceDetectRequest"))
+        raise ValueError(f"no face-detect request for {model!r} in this SDK (the spec's detectors: {known})")
     return _call(_detect._get_kwargs(body=body))
 
 
