@@ -4,7 +4,7 @@ In process (no sockets, so the figures are the mock's own cost): the ASGI app an
 tasks drawn at random from the store; each request is timed with ``perf_counter``. Tasks are stored through
 ``Backend.submit`` (what a submit does after validation), spread over 100 keys. Memory: ``tracemalloc`` across the
 submits of the largest size, divided by the number of tasks (the record and the store's indexes; the request journal
-is per request and bounded, see ``scripting.Journal``). Memory store (the default) and SQLite store.
+is per request and bounded, see ``store.memory_keepers.Journal``). Memory store (the default) and SQLite store.
 """
 
 from __future__ import annotations

@@ -2,17 +2,14 @@
 trouble on any route) and the journal of requests received.
 
 The dataclasses and their matching rules live here, once; where they are kept is the store's business
-(``store``: ``Scenarios``, ``Faults`` and ``Journal`` below are the in-memory keepers; SQLite and Redis keep the same
-records as JSON, so that every worker and every host sees one set). ``as_record``/``from_record`` are that JSON.
+(``store``: ``store.memory_keepers`` keeps them in memory; SQLite and Redis keep the same records as JSON, so that
+every worker and every host sees one set). ``as_record``/``from_record`` are that JSON.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -24,14 +21,13 @@ from .keys import account, account_hash, masked
 
 __all__ = [
     "FAULT_HEADER",
+    "JOURNAL_MAX",
     "NO_FACTS",
     "Fault",
     "FaultFacts",
-    "Faults",
-    "Journal",
     "JournalEntry",
+    "Operation",
     "Scenario",
-    "Scenarios",
     "fault_marks",
 ]
 
@@ -106,45 +102,6 @@ class Scenario:
         if self.values:
             data["values"] = dict(self.values)
         return data
-
-
-class Scenarios:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Scenario] = []
-        self._ids = itertools.count(1)
-
-    def add(self, **fields: Any) -> Scenario:
-        with self._lock:
-            scenario = Scenario(id=next(self._ids), **fields)
-            self._items.append(scenario)
-            return scenario
-
-    def take(self, model: str, operation: Operation, urls: Iterable[str] = ()) -> Scenario | None:
-        """Consume one use of the first live scenario matching the request."""
-        texts = [u for u in urls if isinstance(u, str)]
-        with self._lock:
-            for scenario in self._items:
-                if scenario.matches(model, operation, texts):
-                    scenario.used += 1
-                    return scenario
-        return None
-
-    def list(self) -> list[Scenario]:
-        with self._lock:
-            return list(self._items)
-
-    def remove(self, scenario_id: int) -> bool:
-        with self._lock:
-            kept = [item for item in self._items if item.id != scenario_id]
-            found = len(kept) != len(self._items)
-            self._items = kept
-            return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._ids = itertools.count(1)
 
 
 FaultKind = Literal[
@@ -331,49 +288,6 @@ class Fault:
         return cls(**data)
 
 
-class Faults:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[Fault] = []
-        self._ids = itertools.count(1)
-
-    def add(self, **fields: Any) -> Fault:
-        with self._lock:
-            fault = Fault(id=next(self._ids), **fields)
-            self._items.append(fault)
-            return fault
-
-    def pick(self, method: str, path: str, operation: str | None, facts: FaultFacts = NO_FACTS) -> list[Fault]:
-        """The faults firing for this request (at most one of each kind)."""
-        chosen: dict[str, Fault] = {}
-        with self._lock:
-            for fault in self._items:
-                if fault.kind in chosen or not fault.matches(method, path, operation, facts):
-                    continue
-                fault.matched += 1
-                if not fault.draw(fault.matched - 1):
-                    continue
-                fault.fired += 1
-                chosen[fault.kind] = fault
-        return list(chosen.values())
-
-    def list(self) -> list[Fault]:
-        with self._lock:
-            return list(self._items)
-
-    def remove(self, fault_id: int) -> bool:
-        with self._lock:
-            kept = [item for item in self._items if item.id != fault_id]
-            found = len(kept) != len(self._items)
-            self._items = kept
-            return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._ids = itertools.count(1)
-
-
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
     seq: int
@@ -402,46 +316,3 @@ class JournalEntry:
             and (key is None or self.key == key)
             and (path_contains is None or path_contains in self.path)
         )
-
-
-class Journal:
-    """The requests the mock received (public API, result downloads and OSS uploads; not the control plane)."""
-
-    def __init__(self, maxlen: int = JOURNAL_MAX) -> None:
-        self._items: deque[JournalEntry] = deque(maxlen=maxlen)
-        self._seq = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def record(self, **fields: Any) -> JournalEntry:
-        with self._lock:
-            item = JournalEntry(seq=next(self._seq), **fields)
-            self._items.append(item)
-            return item
-
-    def entries(
-        self,
-        *,
-        operation: str | None = None,
-        key: str | None = None,
-        path_contains: str | None = None,
-        after_seq: int = 0,
-    ) -> list[JournalEntry]:
-        with self._lock:
-            if after_seq > 0:  # the newest few, read from the end (seqs grow along the deque)
-                items = list(itertools.takewhile(lambda item: item.seq > after_seq, reversed(self._items)))
-                items.reverse()
-            else:
-                items = list(self._items)
-        return [item for item in items if item.wanted(operation, key, path_contains)]
-
-    def last_seq(self) -> int:
-        with self._lock:
-            return self._items[-1].seq if self._items else 0
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-            self._seq = itertools.count(1)

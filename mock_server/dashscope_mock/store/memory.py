@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..domain.records import TaskRecord, UploadRecord
-from ..domain.scripting import Faults, Journal, Scenarios
 from .base import WorkItem
+from .memory_keepers import Faults, Journal, Scenarios
 
 __all__ = ["MemoryRates", "MemoryStore", "MemoryWork"]
 

@@ -109,7 +109,7 @@ class RedisWork:
 
 
 class RedisScenarios:
-    """Scenarios (``scripting.Scenarios``): matched in Python, a use taken by a script (``used < times``)."""
+    """Scenarios (``store.memory_keepers.Scenarios``): matched in Python, a use taken by a script (``used < times``)."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._client = client
@@ -156,7 +156,7 @@ class RedisScenarios:
 
 
 class RedisFaults:
-    """Faults (``scripting.Faults``): matched and drawn in Python, counted by a script in one round trip (one
+    """Faults (``store.memory_keepers.Faults``): matched and drawn in Python, counted by a script in one round trip (one
     HGETALL when no fault is set)."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
@@ -233,7 +233,8 @@ def _remove(client: redis.Redis, name: str, ident: int, *counters: str) -> bool:
 
 
 class RedisJournal:
-    """The request journal (``scripting.Journal``): a list of JSON entries, numbered and trimmed by one script."""
+    """The request journal (as ``memory_keepers.Journal``): a list of JSON entries, numbered and trimmed by one
+    script."""
 
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._client = client
