@@ -60,12 +60,8 @@ def task_output(
     output: dict[str, Any] = {
         "task_id": record.task_id,
         "task_status": snap.status,
-        "submit_time": format_time(record.submit_at),
+        **service_times(record, snap, format_time),
     }
-    if snap.scheduled_at is not None:
-        output["scheduled_time"] = format_time(snap.scheduled_at)
-    if snap.end_at is not None:
-        output["end_time"] = format_time(snap.end_at)
     answer: dict[str, Any] = {"output": output}
     if snap.status == "FAILED":
         output["code"], output["message"] = failure(record, snap)
@@ -74,6 +70,16 @@ def task_output(
         for name, path in model.facts["result"].items():
             _put(answer, str(path), values[name])
     return answer
+
+
+def service_times(record: TaskRecord, snap: Snapshot, format_time: Callable[[float], str]) -> dict[str, str]:
+    """``submit_time``, and ``scheduled_time`` / ``end_time`` once they exist, as the service prints them."""
+    times = {"submit_time": format_time(record.submit_at)}
+    if snap.scheduled_at is not None:
+        times["scheduled_time"] = format_time(snap.scheduled_at)
+    if snap.end_at is not None:
+        times["end_time"] = format_time(snap.end_at)
+    return times
 
 
 def failure(record: TaskRecord, snap: Snapshot) -> tuple[str | None, str | None]:
@@ -149,16 +155,13 @@ def control_task(
         "key": masked(record.key),
         "model": record.model,
         "status": snap.status,
-        "submit_time": format_time(record.submit_at),
+        **service_times(record, snap, format_time),
         "start_at": record.start_at,
         "submit_at": record.submit_at,
         "expired": expired,
     }
-    if snap.scheduled_at is not None:
-        view["scheduled_time"] = format_time(snap.scheduled_at)
     if snap.end_at is not None:
         view["end_at"] = snap.end_at
-        view["end_time"] = format_time(snap.end_at)
     if snap.status == "FAILED":
         code, message = failure(record, snap)
         view.update({k: v for k, v in (("code", code), ("message", message)) if v is not None})
