@@ -36,11 +36,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import ENV_PREFIX, SETTINGS, MockConfig
 from .realservice.commands import add_commands, run_drift, run_proxy
 
 __all__ = ["app_from_env", "is_loopback_host", "main"]
 
-ENV_PREFIX = "DASHSCOPE_MOCK_"
 BACKLOG = 2048  # uvicorn's default
 
 
@@ -132,7 +132,6 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def app_from_env() -> Any:
     """uvicorn factory (``--workers``): the app from ``DASHSCOPE_MOCK_*``."""
-    from .config import MockConfig
     from .http.app import create_app
 
     _configure_logging(os.environ.get(ENV_PREFIX + "LOG_LEVEL", "info"))
@@ -156,73 +155,20 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the mock server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    profile = os.environ.get(ENV_PREFIX + "PROFILE", "fast")
-    serve.add_argument("--profile", choices=["fast", "realistic"], default=profile)
-    serve.add_argument(
-        "--state",
-        default=os.environ.get(ENV_PREFIX + "STATE", "memory"),
-        help="memory (default), sqlite:///path.db (survives restarts; one host) or redis://host:port/db (replicas)",
-    )
-    serve.add_argument("--seed", type=int, default=None, help="reproducible task and request ids")
-    serve.add_argument(
-        "--media-checks",
-        choices=["on", "off"],
-        default=None,
-        help="download and check inputs, render results (default: on when dashscope_mock.media exists)",
-    )
-    serve.add_argument("--keys", default=None, help="comma-separated accepted API keys (default: any sk-...)")
-    serve.add_argument("--rate-limit", choices=["on", "off"], default="on", help="the task-query QPS limit")
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (shared state needed)")
-    serve.add_argument(
-        "--media-workers", type=int, default=None, help="media work items at once per server process (default 4)"
-    )
-    serve.add_argument(
-        "--concurrency", default=None, help="per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)"
-    )
-    serve.add_argument(
-        "--allow-fetch", default=None, help="CIDRs inputs may always be fetched from, e.g. 10.0.0.0/8,192.168.1.0/24"
-    )
-    serve.add_argument(
-        "--public-host",
-        default=os.environ.get(ENV_PREFIX + "PUBLIC_HOST") or None,
-        help="host names clients use to reach the mock (Host header; env DASHSCOPE_MOCK_PUBLIC_HOST)",
-    )
-    serve.add_argument(
-        "--control-token",
-        default=None,
-        help="the control plane's bearer token (env DASHSCOPE_MOCK_CONTROL_TOKEN; a non-loopback bind makes one)",
-    )
+    for setting in SETTINGS:  # every other option is a setting: its variable, when not given, is the default
+        if setting.flag is None:
+            continue
+        shown = f"{setting.help} (env {ENV_PREFIX}{setting.env})"
+        if setting.switch:
+            serve.add_argument(setting.flag, action="store_true", help=shown)
+        else:
+            serve.add_argument(setting.flag, default=None, choices=setting.choices, metavar=setting.metavar, help=shown)
     serve.add_argument(
         "--control-token-file",
         default=None,
         metavar="PATH",
         help="read the control token from a file, e.g. a mounted secret (env DASHSCOPE_MOCK_CONTROL_TOKEN_FILE)",
-    )
-    serve.add_argument(
-        "--strict-fields",
-        action="store_true",
-        help="answer 400 for undocumented keys in input/parameters (default: accept, ignore, note in the journal)",
-    )
-    serve.add_argument(
-        "--upload-dir", default=None, help="uploads and rendered results (shared storage for replicas on several hosts)"
-    )
-    serve.add_argument(
-        "--clock",
-        choices=["flowing", "frozen"],
-        default="flowing",
-        help="frozen: time moves only through POST /_mock/clock/advance",
-    )
-    serve.add_argument(
-        "--clock-start", type=float, default=None, help="the clock's first instant, epoch seconds (same on replicas)"
-    )
-    serve.add_argument(
-        "--replay", default=None, metavar="DIR", help="replay recorded tasks (dashscope-mock proxy --record DIR)"
-    )
-    serve.add_argument(
-        "--replay-mode",
-        choices=["lenient", "strict"],
-        default="lenient",
-        help="strict: a submit no recording matches gets 400 Mock.ReplayUnmatched (lenient: simulated as usual)",
     )
     serve.add_argument("--log-level", default="info")
     add_commands(commands)
@@ -237,25 +183,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_drift(args)
     import uvicorn
 
-    from .config import MockConfig, parse_concurrency
     from .http.serving import DashScopeHttpProtocol
 
-    media = args.media_checks or os.environ.get(ENV_PREFIX + "MEDIA_CHECKS") or ("on" if _media_available() else "off")
-    env = {
-        "PROFILE": args.profile,
-        "STATE": args.state,
-        "MEDIA_CHECKS": media,
-        "RATE_LIMIT": args.rate_limit,
-        "LOG_LEVEL": args.log_level,
-        "MEDIA_PROCESSES": "on",
-    }
+    env: dict[str, str] = {}
+    for setting in SETTINGS:  # what the command line says; a setting it leaves out keeps its variable, if any
+        value = getattr(args, setting.flag.lstrip("-").replace("-", "_")) if setting.flag else None
+        if setting.switch and value:
+            env[setting.env] = "on"
+        elif not setting.switch and value is not None:
+            env[setting.env] = setting.to_env(value)
+    if "MEDIA_CHECKS" not in env and not os.environ.get(ENV_PREFIX + "MEDIA_CHECKS"):
+        env["MEDIA_CHECKS"] = "on" if _media_available() else "off"
     loopback = is_loopback_host(args.host)
-    env["HOST"] = args.host
+    env.update(HOST=args.host, LOG_LEVEL=args.log_level, MEDIA_PROCESSES="on")
     env["FETCH_PRIVATE"] = "on" if loopback else "off"  # a mock others can reach fetches no private address
-    if args.allow_fetch:
-        env["ALLOW_FETCH"] = args.allow_fetch
-    if args.public_host:
-        env["PUBLIC_HOST"] = args.public_host
     try:
         token = control_token(args.control_token, args.control_token_file, os.environ)
     except ValueError as error:
@@ -266,42 +207,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         token = secrets.token_urlsafe(24)
     if token:
         env["CONTROL_TOKEN"] = token
-    if args.strict_fields:
-        env["STRICT_FIELDS"] = "on"
-    if args.upload_dir:
-        env["UPLOAD_DIR"] = args.upload_dir
-    if args.clock == "frozen":
-        env["FROZEN_CLOCK"] = "on"
-    if args.clock_start is not None:
-        try:
-            MockConfig(clock_start=args.clock_start)  # fail here, not in each worker
-        except ValueError as exc:
-            print(f"dashscope-mock: --clock-start: {exc}", file=sys.stderr)
-            return 2
-        env["CLOCK_START"] = repr(args.clock_start)
-    if args.media_workers is not None:
-        env["MEDIA_WORKERS"] = str(args.media_workers)
-    if args.concurrency:
-        parse_concurrency(args.concurrency)  # fail here, not in each worker
-        env["CONCURRENCY"] = args.concurrency
-    if args.replay:
+    for name, value in env.items():
+        os.environ[ENV_PREFIX + name] = value
+    try:
+        config = MockConfig.from_env()  # fail here, naming the setting, not in each worker
+    except ValueError as error:
+        print(f"dashscope-mock: {error}", file=sys.stderr)
+        return 2
+    if config.replay:
         from .realservice.recording import RecordingError
         from .realservice.replay import Replays
 
         try:
-            Replays.from_dir(args.replay)  # fail here, naming the file and the field, not in each worker
+            Replays.from_dir(config.replay)  # fail here, naming the file and the field, not in each worker
         except RecordingError as error:
             print(f"dashscope-mock: --replay: {error}", file=sys.stderr)
             return 2
-        env["REPLAY"] = os.path.abspath(args.replay)
-        env["REPLAY_MODE"] = args.replay_mode
-    if args.seed is not None:
-        env["SEED"] = str(args.seed)
-    if args.keys:
-        env["KEYS"] = args.keys
-    for name, value in env.items():
-        os.environ[ENV_PREFIX + name] = value
-    for option, folder in state_folders(args.state, args.upload_dir or os.environ.get(ENV_PREFIX + "UPLOAD_DIR")):
+    for option, folder in state_folders(config.state, config.upload_dir):
         why = unwritable_folder(folder)
         if why is not None:
             print(
@@ -310,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    if args.workers > 1 and args.state == "memory":
+    if args.workers > 1 and config.state == "memory":
         print(
             "dashscope-mock: several workers need shared state: --state sqlite:///path.db or redis://host:port/db",
             file=sys.stderr,
@@ -335,8 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"dashscope-mock: control-plane token (Authorization: Bearer …): {token}", file=sys.stderr)
         base = f"http://{host}:{port}"
         print(
-            f"dashscope-mock: {base} (profile {args.profile}, state {args.state}, "
-            f"media checks {media}); Swagger UI at /ui, control plane at /_mock/ui",
+            f"dashscope-mock: {base} (profile {config.profile}, state {config.state}, "
+            f"media checks {'on' if config.media_checks else 'off'}); Swagger UI at /ui, control plane at /_mock/ui",
             file=sys.stderr,
         )
         print(f"dashscope-mock: dashboard: {base}/_mock/dashboard", file=sys.stderr)

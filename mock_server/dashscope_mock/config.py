@@ -1,24 +1,16 @@
 """Mock configuration: what is *mock policy* (durations, profiles, keys, state) lives here; what the *service
 documents* (limits, retention, concurrency, error codes) is read from the spec through ``dashscope_openapi``.
 
-Environment variables (read by ``MockConfig.from_env``, used by the CLI as defaults):
-``DASHSCOPE_MOCK_KEYS`` (comma-separated allowed keys), ``DASHSCOPE_MOCK_PROFILE`` (``fast``/``realistic``),
-``DASHSCOPE_MOCK_STATE`` (``memory``, ``sqlite:///path.db`` or ``redis://host:port/db``), ``DASHSCOPE_MOCK_SEED``,
-``DASHSCOPE_MOCK_MEDIA_CHECKS`` (``on``/``off``), ``DASHSCOPE_MOCK_RATE_LIMIT`` (``on``/``off``),
-``DASHSCOPE_MOCK_MODEL_MODULES`` (comma-separated extra model modules), ``DASHSCOPE_MOCK_MEDIA_WORKERS``,
-``DASHSCOPE_MOCK_MEDIA_PROCESSES`` (``on``: media work in child processes), ``DASHSCOPE_MOCK_CONCURRENCY``
-(``model=N,...``), ``DASHSCOPE_MOCK_LEASE_SECONDS``, ``DASHSCOPE_MOCK_QUEUE_MAX``, ``DASHSCOPE_MOCK_UPLOAD_DIR``,
-``DASHSCOPE_MOCK_STRICT_FIELDS`` (``on``: undocumented keys answer 400), ``DASHSCOPE_MOCK_FETCH_PRIVATE``,
-``DASHSCOPE_MOCK_ALLOW_FETCH`` (CIDRs), ``DASHSCOPE_MOCK_HOST``, ``DASHSCOPE_MOCK_PUBLIC_HOST``,
-``DASHSCOPE_MOCK_CONTROL_TOKEN``, ``DASHSCOPE_MOCK_FROZEN_CLOCK`` (``on``:
-time moves only when advanced), ``DASHSCOPE_MOCK_CLOCK_START`` (epoch seconds). Model timings live in the model
-modules; the task engine's defaults in the control spec.
+Every setting is one row of ``SETTINGS``: its ``MockConfig`` field, its ``DASHSCOPE_MOCK_*`` environment variable
+(read by ``MockConfig.from_env``: uvicorn's workers get their settings that way) and, for most, its ``dashscope-mock
+serve`` flag (``cli`` builds its options from the table). Model timings live in the model modules; the task engine's
+defaults in the control spec.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from dashscope_openapi import limits, load_control_spec
@@ -26,7 +18,9 @@ from dashscope_openapi import limits, load_control_spec
 from .domain.clock import clock_latest
 from .plugins import ModelTiming, Profile
 
-__all__ = ["MockConfig", "parse_concurrency"]
+__all__ = ["ENV_PREFIX", "SETTINGS", "MockConfig", "Setting", "parse_concurrency"]
+
+ENV_PREFIX = "DASHSCOPE_MOCK_"
 
 
 def parse_concurrency(text: str) -> dict[str, int | None]:
@@ -123,53 +117,161 @@ class MockConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> MockConfig:
+        """The settings of ``SETTINGS`` found (non-empty) in ``environ`` (default: the process's), then
+        ``overrides``."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
-        if keys := env.get("DASHSCOPE_MOCK_KEYS"):
-            values["keys"] = frozenset(k.strip() for k in keys.split(",") if k.strip())
-        if profile := env.get("DASHSCOPE_MOCK_PROFILE"):
-            values["profile"] = profile
-        if state := env.get("DASHSCOPE_MOCK_STATE"):
-            values["state"] = state
-        if seed := env.get("DASHSCOPE_MOCK_SEED"):
-            values["seed"] = int(seed)
-        if media := env.get("DASHSCOPE_MOCK_MEDIA_CHECKS"):
-            values["media_checks"] = media.lower() in {"on", "1", "true", "yes"}
-        if modules := env.get("DASHSCOPE_MOCK_MODEL_MODULES"):
-            values["model_modules"] = tuple(m.strip() for m in modules.split(",") if m.strip())
-        if workers := env.get("DASHSCOPE_MOCK_MEDIA_WORKERS"):
-            values["media_workers"] = int(workers)
-        if processes := env.get("DASHSCOPE_MOCK_MEDIA_PROCESSES"):
-            values["media_processes"] = processes.lower() in {"on", "1", "true", "yes"}
-        if concurrency := env.get("DASHSCOPE_MOCK_CONCURRENCY"):
-            values["concurrency"] = parse_concurrency(concurrency)
-        if fetch_private := env.get("DASHSCOPE_MOCK_FETCH_PRIVATE"):
-            values["fetch_private"] = fetch_private.lower() in {"on", "1", "true", "yes"}
-        if allow_fetch := env.get("DASHSCOPE_MOCK_ALLOW_FETCH"):
-            values["allow_fetch"] = tuple(c.strip() for c in allow_fetch.split(",") if c.strip())
-        if bind_host := env.get("DASHSCOPE_MOCK_HOST"):
-            values["bind_host"] = bind_host
-        if public := env.get("DASHSCOPE_MOCK_PUBLIC_HOST"):
-            values["public_hosts"] = tuple(h.strip().lower() for h in public.split(",") if h.strip())
-        if token := env.get("DASHSCOPE_MOCK_CONTROL_TOKEN"):
-            values["control_token"] = token
-        if strict := env.get("DASHSCOPE_MOCK_STRICT_FIELDS"):
-            values["strict_fields"] = strict.lower() in {"on", "1", "true", "yes"}
-        if upload_dir := env.get("DASHSCOPE_MOCK_UPLOAD_DIR"):
-            values["upload_dir"] = upload_dir
-        if lease := env.get("DASHSCOPE_MOCK_LEASE_SECONDS"):
-            values["lease_seconds"] = float(lease)
-        if queue_max := env.get("DASHSCOPE_MOCK_QUEUE_MAX"):
-            values["queue_max"] = int(queue_max)
-        if frozen := env.get("DASHSCOPE_MOCK_FROZEN_CLOCK"):
-            values["frozen_clock"] = frozen.lower() in {"on", "1", "true", "yes"}
-        if start := env.get("DASHSCOPE_MOCK_CLOCK_START"):
-            values["clock_start"] = float(start)
-        if replay := env.get("DASHSCOPE_MOCK_REPLAY"):
-            values["replay"] = replay
-        if replay_mode := env.get("DASHSCOPE_MOCK_REPLAY_MODE"):
-            values["replay_strict"] = replay_mode.lower() == "strict"
-        if rate := env.get("DASHSCOPE_MOCK_RATE_LIMIT"):
-            values["rate_limit"] = rate.lower() in {"on", "1", "true", "yes"}
+        for setting in SETTINGS:
+            text = env.get(ENV_PREFIX + setting.env)
+            if text:
+                try:
+                    values[setting.field] = setting.parse(text)
+                except ValueError as error:
+                    named = f"{setting.flag} ({ENV_PREFIX}{setting.env})" if setting.flag else ENV_PREFIX + setting.env
+                    raise ValueError(f"{named}: {error}") from error
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _on(text: str) -> bool:
+    return text.strip().lower() in {"on", "1", "true", "yes"}
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: ``MockConfig.<field>``, ``DASHSCOPE_MOCK_<env>`` (``parse`` reads its text) and, with ``flag``,
+    a ``dashscope-mock serve`` option whose value goes to the variable as ``to_env`` writes it (``switch``: an option
+    without a value, ``on`` when given)."""
+
+    field: str
+    env: str
+    parse: Callable[[str], object]
+    flag: str | None = None
+    help: str = ""
+    choices: tuple[str, ...] | None = None
+    switch: bool = False
+    metavar: str | None = None
+    to_env: Callable[[str], str] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("profile", "PROFILE", str, "--profile", "timings: fast (default) or realistic", ("fast", "realistic")),
+    Setting(
+        "state",
+        "STATE",
+        str,
+        "--state",
+        "memory (default), sqlite:///path.db (survives restarts; one host) or redis://host:port/db (replicas)",
+    ),
+    Setting("seed", "SEED", int, "--seed", "reproducible task and request ids"),
+    Setting(
+        "media_checks",
+        "MEDIA_CHECKS",
+        _on,
+        "--media-checks",
+        "download and check inputs, render results (default: on when dashscope_mock.media exists)",
+        ("on", "off"),
+    ),
+    Setting(
+        "keys",
+        "KEYS",
+        lambda text: frozenset(_names(text)),
+        "--keys",
+        "comma-separated accepted API keys (default: any sk-...)",
+    ),
+    Setting("rate_limit", "RATE_LIMIT", _on, "--rate-limit", "the task-query QPS limit (default on)", ("on", "off")),
+    Setting(
+        "media_workers",
+        "MEDIA_WORKERS",
+        int,
+        "--media-workers",
+        "media work items at once per server process (default 4)",
+    ),
+    Setting(
+        "concurrency",
+        "CONCURRENCY",
+        parse_concurrency,
+        "--concurrency",
+        "per-key running tasks per model, e.g. emo-v1=1,liveportrait=2 (none: off)",
+    ),
+    Setting(
+        "allow_fetch",
+        "ALLOW_FETCH",
+        _names,
+        "--allow-fetch",
+        "CIDRs inputs may always be fetched from, e.g. 10.0.0.0/8,192.168.1.0/24",
+    ),
+    Setting(
+        "public_hosts",
+        "PUBLIC_HOST",
+        lambda text: tuple(name.lower() for name in _names(text)),
+        "--public-host",
+        "host names clients use to reach the mock (the Host header they send)",
+    ),
+    Setting(
+        "control_token",
+        "CONTROL_TOKEN",
+        str,
+        "--control-token",
+        "the control plane's bearer token (a non-loopback bind makes one when none is given)",
+    ),
+    Setting(
+        "strict_fields",
+        "STRICT_FIELDS",
+        _on,
+        "--strict-fields",
+        "answer 400 for undocumented keys in input/parameters (default: accept, ignore, note in the journal)",
+        switch=True,
+    ),
+    Setting(
+        "upload_dir",
+        "UPLOAD_DIR",
+        str,
+        "--upload-dir",
+        "uploads and rendered results (shared storage for replicas on several hosts)",
+    ),
+    Setting(
+        "frozen_clock",
+        "FROZEN_CLOCK",
+        _on,
+        "--clock",
+        "frozen: time moves only through POST /_mock/clock/advance (default flowing)",
+        ("flowing", "frozen"),
+        to_env=lambda text: "on" if text == "frozen" else "off",
+    ),
+    Setting(
+        "clock_start",
+        "CLOCK_START",
+        float,
+        "--clock-start",
+        "the clock's first instant, epoch seconds (same on replicas)",
+    ),
+    Setting(
+        "replay",
+        "REPLAY",
+        str,
+        "--replay",
+        "replay recorded tasks (dashscope-mock proxy --record DIR)",
+        metavar="DIR",
+        to_env=os.path.abspath,
+    ),
+    Setting(
+        "replay_strict",
+        "REPLAY_MODE",
+        lambda text: text.strip().lower() == "strict",
+        "--replay-mode",
+        "strict: a submit no recording matches gets 400 Mock.ReplayUnmatched (default lenient: simulated as usual)",
+        ("lenient", "strict"),
+    ),
+    # Set by the CLI from other options, or by hand for uvicorn's workers.
+    Setting("bind_host", "HOST", str),
+    Setting("fetch_private", "FETCH_PRIVATE", _on),
+    Setting("media_processes", "MEDIA_PROCESSES", _on),
+    Setting("model_modules", "MODEL_MODULES", _names),
+    Setting("lease_seconds", "LEASE_SECONDS", float),
+    Setting("queue_max", "QUEUE_MAX", int),
+)

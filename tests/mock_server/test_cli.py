@@ -44,3 +44,41 @@ def test_several_workers_need_shared_state(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv(cli.ENV_PREFIX + name, "")
         monkeypatch.delenv(cli.ENV_PREFIX + name)
     assert cli.main(["serve", "--workers", "2", "--media-checks", "off"]) == 2
+
+
+def test_every_setting_with_a_flag_is_a_serve_option_with_its_variable() -> None:
+    from dashscope_mock.config import ENV_PREFIX, SETTINGS
+
+    parser = cli._parser()
+    serve = next(a for a in parser._actions if a.dest == "command").choices["serve"]  # type: ignore[union-attr]
+    text = serve.format_help()
+    for setting in SETTINGS:
+        if setting.flag is not None:
+            assert setting.flag in text and f"{ENV_PREFIX}{setting.env}" in text, setting.flag
+
+
+def test_a_setting_read_from_the_environment_is_parsed_by_its_row() -> None:
+    from dashscope_mock.config import MockConfig
+
+    config = MockConfig.from_env(
+        {
+            "DASHSCOPE_MOCK_KEYS": "sk-a, sk-b",
+            "DASHSCOPE_MOCK_CLOCK_START": "1800000000",
+            "DASHSCOPE_MOCK_REPLAY_MODE": "strict",
+            "DASHSCOPE_MOCK_PUBLIC_HOST": "Mock.Example, other",
+            "DASHSCOPE_MOCK_STRICT_FIELDS": "on",
+        }
+    )
+    assert config.keys == frozenset({"sk-a", "sk-b"}) and config.clock_start == 1_800_000_000.0
+    assert config.replay_strict and config.strict_fields and config.public_hosts == ("mock.example", "other")
+
+
+def test_a_setting_that_cannot_be_read_is_refused_naming_its_option_and_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not start"))
+    for name in ("MEDIA_WORKERS", "MEDIA_CHECKS", "LOG_LEVEL"):
+        monkeypatch.setenv(cli.ENV_PREFIX + name, "")
+        monkeypatch.delenv(cli.ENV_PREFIX + name)
+    assert cli.main(["serve", "--port", "0", "--media-checks", "off", "--media-workers", "many"]) == 2
+    assert "--media-workers (DASHSCOPE_MOCK_MEDIA_WORKERS): invalid literal for int()" in capsys.readouterr().err
