@@ -19,6 +19,9 @@
 6c. The request edge (``bench/soak_edge.py``, ``--only edge``; ~15 s): duplicate Authorization, malformed Host,
    bodies without Content-Type, a forged log line; header and query floods while a normal query is timed (within
    1 s, RSS growth at most 50 MB, 0 5xx); the log has no forged line and no escape byte.
+6d. Redis killed under load (``bench/soak_redis.py``, ``--only redis-kill``; ~20 s): Redis state with AOF everysec,
+   kill -9 of redis-server and a restart on its AOF while clients submit and query: 0 text/plain answers, bounded
+   503s while it is down, 0 acknowledged tasks lost (but those of the last second, counted apart).
 
 Time: the real clock and the ``fast`` profile (a liveportrait task ends 2.5 s after submission), media checks off
 except in 5b and 6b (the soak is about the API, the store and the lifecycle; real renders would make it a media
@@ -161,13 +164,13 @@ def fuzz_run(min_cases: int, examples: int) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
-    from . import soak_crash, soak_edge, soak_hostile  # the other parts (each builds on soak_load)
+    from . import soak_crash, soak_edge, soak_hostile, soak_redis  # the other parts (most build on soak_load)
 
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument(
         "--only",
-        default="load,crash,crash-media,fuzz,hostile,edge",
-        help="comma-separated: load, crash, crash-media, fuzz, hostile, edge",
+        default="load,crash,crash-media,fuzz,hostile,edge,redis-kill",
+        help="comma-separated: load, crash, crash-media, fuzz, hostile, edge, redis-kill",
     )
     parser.add_argument("--clients", type=int, default=CLIENTS)
     parser.add_argument("--tasks", type=int, default=TASKS)
@@ -181,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fuzz-examples", type=int, default=400, help="schemathesis --max-examples per run")
     args = parser.parse_args(argv)
     parts = {part.strip() for part in args.only.split(",") if part.strip()}
-    if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile", "edge"}:
+    if unknown := parts - {"load", "crash", "crash-media", "fuzz", "hostile", "edge", "redis-kill"}:
         parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     results: dict[str, Any] = dict(results_io.load("soak") or {})  # a partial run (--only) keeps the other figures
     results["machine"] = results_io.machine()
@@ -253,6 +256,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {json.dumps(row)}")
         violations.extend(soak_edge.check(row))
         results["edge"] = row
+    if "redis-kill" in parts:
+        print("6d. Redis killed -9 under load (AOF everysec) and started again")
+        row = soak_redis.redis_kill_run()
+        print(f"  {json.dumps(row)}")
+        violations.extend(soak_redis.check(row))
+        results["redis_kill"] = row
     kept = [v for v in results.get("violations", []) if v.split(" ")[0].rstrip(":") not in parts]
     results["violations"] = kept + violations
     results["ok"] = not results["violations"]

@@ -171,10 +171,12 @@ class Backend:
     def format_time(self, epoch: float) -> str:
         return format_service_time(epoch, self.tz)
 
-    def sync_clock(self) -> None:
-        """Adopt the store's clock offset (a shared store: every worker and replica sees the same time)."""
+    def sync_clock(self, task_id: str | None = None) -> None:
+        """Adopt the store's clock offset (a shared store: every worker and replica sees the same time); ``task_id``:
+        the task a query asks for, read in the same round trip (``Store.clock_offset``). The offset never goes back
+        but by a reset: a Redis that lost it is re-seeded from the latest one this process knew (x-redis)."""
         if self.store.shared and isinstance(self.clock, VirtualClock):
-            self.clock.set_offset(self.store.clock_offset())
+            self.clock.set_offset(self.store.clock_offset(task_id))
 
     def advance(self, seconds: float) -> float:
         """Move the virtual clock forward; ``ValueError`` for anything but a finite, non-negative number."""

@@ -20,6 +20,7 @@ __all__ = [
     "RETRY_STATUSES",
     "ApiError",
     "OssError",
+    "StateUnavailable",
     "catalogue_error",
     "entry",
     "error_parts",
@@ -77,6 +78,18 @@ def catalogue_error(
 ) -> ApiError:
     """The catalogue's error for ``code`` with its template filled from ``values`` (headers: ``.with_headers``)."""
     return ApiError.from_entry(entry(code, model=model, reason=reason, stages=stages), **values)
+
+
+class StateUnavailable(ApiError):
+    """The shared state (Redis) failed, timed out or stayed locked: 503 ``ModelServingError`` (reason
+    ``state_unavailable``, the mock's own message) with ``Retry-After`` (``x-redis.retry_after_seconds``). The store
+    raises it for every such failure, so a state-bound request answers it at once and in the service's shape."""
+
+    def __init__(self, detail: str = "") -> None:
+        found = entry("ModelServingError", reason="state_unavailable")
+        retry_after = str(load_control_spec()["x-redis"]["retry_after_seconds"])
+        super().__init__(found.status, found.code, found.render(), {"Retry-After": retry_after})
+        self.detail = detail  # what failed (logs), never answered
 
 
 def invalid_request(model: str | None = None, kind: str = "invalid", path: str = "*") -> ApiError:

@@ -17,6 +17,7 @@ mock of the process (moto resets its backends the same way).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import functools
 import json
@@ -44,6 +45,7 @@ from ..backend import Backend
 from ..config import MockConfig
 from ..domain.errors import (
     ApiError,
+    StateUnavailable,
     as_oss_error,
     catalogue_error,
     error_parts,
@@ -69,6 +71,9 @@ __all__ = ["ConnectionDropped", "MockApp", "connexion_app", "create_app"]
 logger = logging.getLogger("dashscope_mock")
 
 OSS_OPERATIONS = SERVICE_CONTROL_OPERATIONS  # both are OSS's: the upload host and the result links
+# Operations that need no state: they never touch the store (nor do requests outside the spec's operations and the
+# service's paths: /openapi.json, the Swagger UI), so they answer while a shared state (Redis) is down.
+STATELESS_OPERATIONS = frozenset({"getHealth"})
 
 
 async def _error_handler(_request: Any, exc: Exception) -> ConnexionResponse:
@@ -164,7 +169,6 @@ class MockApp:
             await self.core(scope, receive, send)
             return
         backend = self.backend
-        backend.sync_clock()
         backend.pool.start_ticker()
         method = scope["method"]
         original_path = scope["path"]
@@ -191,6 +195,7 @@ class MockApp:
         )
         control = path.startswith(CONTROL_BASE + "/") and operation not in SERVICE_CONTROL_OPERATIONS
         service = path.startswith("/api/") or operation in SERVICE_CONTROL_OPERATIONS
+        stateless = operation in STATELESS_OPERATIONS or (operation is None and not service)
         token = use_request(context)
         arrival = backend.now()
         status = 0
@@ -207,6 +212,9 @@ class MockApp:
             await send(message)
 
         try:
+            if not stateless:  # the first state read, within the error path: a Redis down answers 503 below
+                backend.sync_clock(resolved.params.get("task_id") if operation == "getTask" else None)
+                arrival = backend.now()
             denied = unreadable or guard(backend.config, scope, headers, method, path, control)
             if denied is not None:  # unreadable, a foreign Host, the control plane without its token, cross-site
                 if operation in OSS_OPERATIONS:
@@ -216,7 +224,7 @@ class MockApp:
                 await send_wrapper({"type": "http.response.body", "body": body})
                 return
             answer: Callable[[Any], Awaitable[None]] = send_wrapper  # a fault around the answer wraps it
-            if not control:
+            if not control and not stateless:
                 facts, receive = await _fault_facts(context, scope, resolved.params, receive, arrival)
                 faults = backend.faults.pick(method, path, operation, facts)
                 for fault in faults:  # the journal names what touched the request (verification shows it)
@@ -244,6 +252,13 @@ class MockApp:
                 await answer({"type": "http.response.body", "body": body})
                 return
             await self.core(scope, receive, answer)
+        except StateUnavailable as down:  # the state failed before any answer: 503 in the service's shape, never 500
+            if status:
+                raise
+            error: ApiError = as_oss_error(down) if operation in OSS_OPERATIONS else down
+            code, raw, body = render_error(error, context.request_id)
+            await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
+            await send_wrapper({"type": "http.response.body", "body": body})
         finally:
             release_request(token)
             elapsed_ms = (loop.time() - started) * 1000.0
@@ -299,6 +314,12 @@ class MockApp:
     ) -> None:
         if not service:
             return
+        with contextlib.suppress(StateUnavailable):  # the state is down: this entry is lost with it
+            self._write_journal(context, scope, path, arrival, status, ms)
+
+    def _write_journal(
+        self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float
+    ) -> None:
         self.backend.journal.record(
             method=context.method,
             path=path,

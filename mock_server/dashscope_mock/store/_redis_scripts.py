@@ -15,12 +15,14 @@ __all__ = [
     "ADD_ITEM",
     "ADD_TASK",
     "ADVANCE_CLOCK",
+    "BEGIN_REQUEST",
     "CLAIM",
     "FINISH",
     "FIRE_FAULT",
     "HIT_RATE",
     "JOURNAL_AFTER",
     "PICK_FAULTS",
+    "READ_CLOCK",
     "RECORD_JOURNAL",
     "RENEW",
     "REPLACE_TASK",
@@ -200,9 +202,42 @@ return 1
 
 # KEYS: the offset. ARGV: seconds to add. A double's sum, as the memory store adds (INCRBYFLOAT would add in long
 # double and print 17 decimals: 0.1 + 0.2 would read back 0.3); %.17g round-trips the double.
+# The clock offset never goes backwards silently. KEYS: clock, re-seeded marker. ARGV: this process's floor (the
+# latest offset it read or wrote). An absent offset is one Redis lost (clear() writes 0): the floor re-seeds it and
+# the marker says so; while the marker stays (until a clear), a process that knew a later offset raises it to that.
+READ_CLOCK = """
+local value = redis.call('GET', KEYS[1])
+if not value or (tonumber(value) < tonumber(ARGV[1]) and redis.call('EXISTS', KEYS[2]) == 1) then
+  if tonumber(ARGV[1]) > 0 then
+    redis.call('SET', KEYS[1], ARGV[1])
+    redis.call('SET', KEYS[2], '1')
+  end
+  return ARGV[1]
+end
+return value
+"""
+
+# A request's first round trip: the clock offset (as READ_CLOCK), whether any fault is set, and the queried task.
+# KEYS: clock, re-seeded marker, faults hash, task hash (the clock key again when none). ARGV: floor, 1 with a task.
+BEGIN_REQUEST = (
+    "local offset = (function()\n"
+    + READ_CLOCK
+    + """end)()
+local task = false
+if ARGV[2] == '1' then task = redis.call('HGET', KEYS[4], 'd') end
+return {offset, redis.call('HLEN', KEYS[3]), task}
+"""
+)
+
+# KEYS: clock, re-seeded marker. ARGV: seconds, this process's floor (as READ_CLOCK).
 ADVANCE_CLOCK = """
-local value = tonumber(redis.call('GET', KEYS[1]) or '0') + tonumber(ARGV[1])
-local text = string.format('%.17g', value)
+local value = redis.call('GET', KEYS[1])
+local base = tonumber(value or ARGV[2])
+if not value or (base < tonumber(ARGV[2]) and redis.call('EXISTS', KEYS[2]) == 1) then
+  base = tonumber(ARGV[2])
+  if base > 0 then redis.call('SET', KEYS[2], '1') end
+end
+local text = string.format('%.17g', base + tonumber(ARGV[1]))
 redis.call('SET', KEYS[1], text)
 return text
 """

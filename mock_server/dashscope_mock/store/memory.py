@@ -230,7 +230,7 @@ class MemoryStore:
     def all_uploads(self) -> list[UploadRecord]:
         return list(self._uploads.values())
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, task_id: str | None = None) -> float:
         return self._offset
 
     def advance_clock(self, seconds: float) -> float:

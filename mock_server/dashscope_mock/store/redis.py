@@ -1,7 +1,8 @@
 """The Redis store (``redis://host:port/db``, ``rediss://`` for TLS, ``unix://``): one state for every worker of
 every replica on every host that opens the same database. Every read-modify-write is one Lua script
 (``_redis_scripts``) or a MULTI/EXEC pipeline; multi-step sequences of the task service hold ``transaction()``, a
-Redis lock.
+Redis lock. Every call is bounded and guarded (``_redis_client``): a failed or slow Redis raises
+``StateUnavailable`` (503), never hangs a request.
 
 Every key starts with ``dashscope-mock:`` (``clear()`` deletes those and nothing else):
 
@@ -9,8 +10,9 @@ Every key starts with ``dashscope-mock:`` (``clear()`` deletes those and nothing
   ``tasks`` (all), ``key:<key>`` (a key's) and ``queue:<len>:<key>:<model>`` (open in the key's queue of a model)
   are sorted sets of task ids by seq; ids whose hash is gone are skipped and dropped when read. ``seq`` the counter.
 - ``upload:<url>`` an UploadRecord JSON expiring after the upload retention; ``uploads`` the urls by expiry time.
-- ``clock`` the virtual clock's offset (``%.17g``); ``lock`` the lock of ``transaction()``; ``secret`` and
-  ``generation`` (made on first use).
+- ``clock`` the virtual clock's offset (``%.17g``; ``clear()`` writes ``0``: absent means Redis lost it, and each
+  process re-seeds it from the latest offset it knew, ``clock:reseeded`` marking that); ``lock`` the lock of
+  ``transaction()`` (``_redis_client.ShortLock``); ``secret`` and ``generation`` (made on first use).
 - ``work:items`` (id -> ``state:limit:lane``), ``work:ready`` (list), ``work:claimed`` (sorted set by lease end),
   ``work:owner`` (id -> owner), ``work:active`` (lane -> slots held), ``work:waiting:<lane>`` (list).
 - ``scenarios`` / ``faults`` hashes: ``j:<id>`` the JSON (``as_record()`` without id and counters) beside its
@@ -22,43 +24,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import itertools
 import json
 import math
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 import redis
-from redis.exceptions import LockError
 
 from dashscope_openapi import limits
 
 from ..domain.records import TaskRecord, UploadRecord
-from ..domain.scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
+from ..domain.scripting import NO_FACTS, Fault, FaultFacts, Operation, Scenario
 from . import _redis_scripts as lua
+from ._redis_client import ShortLock, Writes, connect, prefetch, prefetched, unlink_matching
+from ._redis_keepers import RedisJournal, RedisRates
 from .base import WorkItem
 
 __all__ = ["RedisFaults", "RedisJournal", "RedisRates", "RedisScenarios", "RedisStore", "RedisWork"]
 
 PREFIX = "dashscope-mock:"
 _CHUNK = 1000  # ids per pipeline or UNLINK when reading or deleting many
-
-
-def _unlink_matching(client: redis.Redis, pattern: str, keep: str = "") -> None:
-    """Delete the keys matching ``pattern`` (SCAN + UNLINK in batches: never FLUSHDB, other data may share the db)."""
-    batch: list[str] = []
-    for name in client.scan_iter(match=pattern, count=_CHUNK):
-        if name != keep:
-            batch.append(cast(str, name))
-        if len(batch) >= _CHUNK:
-            client.unlink(*batch)
-            batch.clear()
-    if batch:
-        client.unlink(*batch)
 
 
 def _counted(fields: dict[str, str], *counters: str) -> list[tuple[int, dict[str, Any], str, dict[str, int]]]:
@@ -162,9 +150,11 @@ class RedisFaults:
     def __init__(self, client: redis.Redis, prefix: str) -> None:
         self._client = client
         self._hash, self._ids = prefix + "faults", prefix + "faults:ids"
+        self.name = self._hash
         self._add = client.register_script(lua.ADD_ITEM)
         self._pick = client.register_script(lua.PICK_FAULTS)
         self._fire = client.register_script(lua.FIRE_FAULT)
+        self.writes = Writes()  # the store's, shared
 
     def _load(self) -> list[tuple[Fault, str]]:
         fields = cast(dict[str, str], self._client.hgetall(self._hash))
@@ -176,11 +166,16 @@ class RedisFaults:
     def add(self, **fields: Any) -> Fault:
         fault = Fault(id=0, **fields)
         data = {k: v for k, v in fault.as_record().items() if k not in ("id", "matched", "fired")}
+        self.writes.bump()
         fault.id = int(self._add([self._hash, self._ids], [json.dumps(data, separators=(",", ":"))]))
         return fault
 
     def pick(self, method: str, path: str, operation: str | None, facts: FaultFacts = NO_FACTS) -> list[Fault]:
-        """The faults firing for this request (at most one of each kind)."""
+        """The faults firing for this request (at most one of each kind); none without a round trip when the
+        request's first one saw no fault set."""
+        early = prefetched(self.writes.count)
+        if early is not None and early.faults == 0:
+            return []
         candidates = [(f, text) for f, text in self._load() if f.matches(method, path, operation, facts)]
         chosen: dict[str, Fault] = {}
         while candidates:
@@ -212,9 +207,11 @@ class RedisFaults:
         return [f for f, _ in self._load()]
 
     def remove(self, fault_id: int) -> bool:
+        self.writes.bump()
         return _remove(self._client, self._hash, fault_id, "m", "f")
 
     def clear(self) -> None:
+        self.writes.bump()
         self._client.delete(self._hash, self._ids)
 
 
@@ -232,69 +229,6 @@ def _remove(client: redis.Redis, name: str, ident: int, *counters: str) -> bool:
     return bool(pipe.execute()[0])
 
 
-class RedisJournal:
-    """The request journal (as ``memory_keepers.Journal``): a list of JSON entries, numbered and trimmed by one
-    script."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self._client = client
-        self._seq, self._list = prefix + "journal:seq", prefix + "journal"
-        self._record = client.register_script(lua.RECORD_JOURNAL)
-        self._after = client.register_script(lua.JOURNAL_AFTER)
-
-    def record(self, **fields: Any) -> JournalEntry:
-        entry = JournalEntry(seq=0, **fields)
-        data = dataclasses.asdict(entry)
-        del data["seq"]  # the script puts the seq first
-        seq = self._record([self._seq, self._list], [json.dumps(data, separators=(",", ":")), JOURNAL_MAX])
-        return dataclasses.replace(entry, seq=int(seq))
-
-    def entries(
-        self,
-        *,
-        operation: str | None = None,
-        key: str | None = None,
-        path_contains: str | None = None,
-        after_seq: int = 0,
-    ) -> list[JournalEntry]:
-        if after_seq > 0:  # the newest few only: the script reads the list's tail
-            texts = cast(list[str], self._after([self._seq, self._list], [after_seq]))
-        else:
-            texts = cast(list[str], self._client.lrange(self._list, 0, -1))
-        items = (JournalEntry(**json.loads(text)) for text in texts)
-        return [item for item in items if item.seq > after_seq and item.wanted(operation, key, path_contains)]
-
-    def last_seq(self) -> int:
-        return int(cast(str, self._client.get(self._seq) or 0))
-
-    def __len__(self) -> int:
-        return int(self._client.llen(self._list))
-
-    def clear(self) -> None:
-        self._client.delete(self._list, self._seq)
-
-
-class RedisRates:
-    """Sliding windows of event times per key, a sorted set each, checked and counted by one script."""
-
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
-        self._client = client
-        self._prefix = prefix + "rate:"
-        self._hit = client.register_script(lua.HIT_RATE)
-        self._token = uuid.uuid4().hex[:12]  # members must be unique across processes, even at one `now`
-        self._counter = itertools.count()
-
-    def hit(self, key: str, now: float, limit: float, window: float) -> bool:
-        member = f"{now!r}:{self._token}:{next(self._counter)}"
-        # The TTL is real time while `now` may be virtual (never slower): twice the window plus slack loses nothing.
-        ttl_ms = max(1, math.ceil(window * 1000)) * 2 + 1000
-        args = [repr(now - window), repr(limit), repr(now), member, str(ttl_ms)]
-        return bool(self._hit([self._prefix + key], args))
-
-    def clear(self) -> None:
-        _unlink_matching(self._client, self._prefix + "*")
-
-
 class RedisStore:
     """``base.Store`` in one Redis database, shared by every process that opens it."""
 
@@ -302,17 +236,23 @@ class RedisStore:
     shared = True
 
     def __init__(self, url: str) -> None:
-        self._client: redis.Redis = redis.Redis.from_url(url, decode_responses=True)
+        self._client = connect(url)  # bounded, guarded calls: StateUnavailable when Redis fails
         self._prefix = PREFIX
         self._local = threading.local()  # per thread: the depth of transaction() and its held lock
+        self._lock = ShortLock(self._client, PREFIX + "lock")
+        self._clock_keys = [PREFIX + "clock", PREFIX + "clock:reseeded"]
+        self._clock_text = "0"  # the latest offset read or written: re-seeds a Redis that lost it
         hours = float(limits()["task_retention_hours"]) + float(limits()["result_url_validity_hours"])
         self._task_ttl = max(1, math.ceil(hours * 3600))
         self._upload_ttl = max(1, math.ceil(float(limits()["uploads"]["retention_hours"]) * 3600))
         self._add_task = self._client.register_script(lua.ADD_TASK)
         self._replace_task = self._client.register_script(lua.REPLACE_TASK)
         self._advance_clock = self._client.register_script(lua.ADVANCE_CLOCK)
+        self._begin = self._client.register_script(lua.BEGIN_REQUEST)
+        self._writes = Writes()
         self.scenarios = RedisScenarios(self._client, PREFIX)
         self.faults = RedisFaults(self._client, PREFIX)
+        self.faults.writes = self._writes
         self.journal = RedisJournal(self._client, PREFIX)
         self.rates = RedisRates(self._client, PREFIX)
         self.work = RedisWork(self._client, PREFIX)
@@ -328,22 +268,19 @@ class RedisStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Serializes multi-step sequences across processes; re-entrant per thread."""
+        """Serializes multi-step sequences across processes; re-entrant per thread. A short lock renewed while held,
+        taken within a bounded wait or ``StateUnavailable`` (``_redis_client.ShortLock``)."""
         local = self._local
         depth: int = getattr(local, "depth", 0)
         if depth == 0:
-            lock = self._client.lock(self._prefix + "lock", timeout=30, blocking_timeout=30)
-            if not lock.acquire():
-                raise TimeoutError("the Redis store's lock stayed taken for 30 s")
-            local.lock = lock
+            local.lock = self._lock.acquire()
         local.depth = depth + 1
         try:
             yield
         finally:
             local.depth -= 1
             if local.depth == 0:
-                with contextlib.suppress(LockError):  # held past its 30 s timeout: already gone
-                    local.lock.release()
+                self._lock.release(local.lock)
                 local.lock = None
 
     def next_seq(self) -> int:
@@ -359,18 +296,24 @@ class RedisStore:
             *self.work.enqueue_keys(lane),
         ]
         args = [record.task_id, str(record.version), record.to_json(), str(record.seq), str(self._task_ttl)]
+        self._writes.bump()
         self._add_task(keys, [*args, "0" if work is None else "1", lane.lane, str(lane.limit)])
 
     def replace_task(self, record: TaskRecord) -> bool:
         text = dataclasses.replace(record, version=record.version + 1).to_json()
+        self._writes.bump()
         if not self._replace_task([self._task(record.task_id)], [record.version, record.version + 1, text]):
             return False
         record.version += 1
         return True
 
     def get_task(self, task_id: str) -> TaskRecord | None:
-        text = self._client.hget(self._task(task_id), "d")
-        return None if text is None else TaskRecord.from_json(cast(str, text))
+        early = prefetched(self._writes.count)  # read by this request's first round trip (``clock_offset``)
+        if early is not None and early.task_id == task_id:
+            text = early.task
+        else:
+            text = cast(str | None, self._client.hget(self._task(task_id), "d"))
+        return None if text is None else TaskRecord.from_json(text)
 
     def _load(self, index: str, start: int = 0) -> list[TaskRecord]:
         """The tasks of a sorted-set index in order (from rank ``start``), dropping ids whose task is gone (expired
@@ -410,6 +353,7 @@ class RedisStore:
         self._client.zrem(self._queue(record.key, record.model), record.task_id)
 
     def delete_tasks(self, task_ids: Iterable[str]) -> None:
+        self._writes.bump()
         ids = list(dict.fromkeys(task_ids))
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
@@ -452,12 +396,20 @@ class RedisStore:
         texts = cast(list[str | None], self._client.mget([self._prefix + "upload:" + url for url in urls]))
         return [UploadRecord.from_json(text) for text in texts if text is not None]
 
-    def clock_offset(self) -> float:
-        text = self._client.get(self._prefix + "clock")
-        return 0.0 if text is None else float(cast(str, text))
+    def clock_offset(self, task_id: str | None = None) -> float:
+        """The shared offset, never below the latest this process knew while Redis has lost it (``READ_CLOCK``). The
+        request's first round trip: it also reads whether any fault is set and ``task_id``'s task, which ``get_task``
+        and ``faults.pick`` answer from for the rest of the request (``_redis_client.Prefetched``)."""
+        task_key = self._task(task_id) if task_id else self._clock_keys[0]
+        keys = [*self._clock_keys, self.faults.name, task_key]
+        offset, faults, task = self._begin(keys, [self._clock_text, "1" if task_id else "0"])
+        self._clock_text = str(offset)
+        prefetch(self._writes.count, int(faults), task_id, task)
+        return float(self._clock_text)
 
     def advance_clock(self, seconds: float) -> float:
-        return float(self._advance_clock([self._prefix + "clock"], [repr(seconds)]))
+        self._clock_text = str(self._advance_clock(self._clock_keys, [repr(seconds), self._clock_text]))
+        return float(self._clock_text)
 
     def secret(self) -> str:
         name = self._prefix + "secret"
@@ -473,8 +425,17 @@ class RedisStore:
         return str(cast(str, value))
 
     def clear(self) -> None:
+        self._writes.bump()
+        # The clock goes back to an explicit 0 first (never absent: absent means lost, and would be re-seeded).
+        pipe = self._client.pipeline(transaction=True)
+        pipe.set(self._clock_keys[0], "0")
+        pipe.delete(self._clock_keys[1])
+        pipe.execute()
+        self._clock_text = "0"
         # The lock stays: a clear() inside transaction() must still release it.
-        _unlink_matching(self._client, self._prefix + "*", keep=self._prefix + "lock")
+        unlink_matching(self._client, self._prefix + "*", keep=(self._prefix + "lock", self._clock_keys[0]))
 
     def close(self) -> None:
+        self._client.breaker.close()
+        self._lock.close()
         self._client.close()

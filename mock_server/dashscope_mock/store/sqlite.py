@@ -459,7 +459,7 @@ class SqliteStore:
     def all_uploads(self) -> list[UploadRecord]:
         return [UploadRecord.from_json(data) for (data,) in self._db.rows("SELECT data FROM uploads")]
 
-    def clock_offset(self) -> float:
+    def clock_offset(self, task_id: str | None = None) -> float:
         return float(self._meta("clock_offset", "0"))
 
     def secret(self) -> str:
