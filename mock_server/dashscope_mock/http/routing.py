@@ -15,7 +15,16 @@ from typing import Any
 
 from dashscope_openapi import load_control_spec, load_spec
 
-__all__ = ["CONTROL_BASE", "SERVICE_CONTROL_OPERATIONS", "Resolved", "Route", "Router", "control_operations", "router"]
+__all__ = [
+    "CONTROL_BASE",
+    "SERVICE_CONTROL_OPERATIONS",
+    "Resolved",
+    "Route",
+    "Router",
+    "control_operations",
+    "public_operations",
+    "router",
+]
 
 CONTROL_BASE = "/_mock"
 # Control-plane routes that are part of the simulated service (result downloads, the OSS upload host): journaled and
@@ -103,15 +112,25 @@ class Router:
         return ", ".join(sorted(methods))
 
 
-@functools.cache
-def control_operations() -> frozenset[str]:
-    """The operationIds of the control spec (the mock's own API)."""
+def _operation_ids(spec: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(
         operation["operationId"]
-        for item in load_control_spec()["paths"].values()
+        for item in spec["paths"].values()
         for operation in item.values()
         if isinstance(operation, dict) and "operationId" in operation
     )
+
+
+@functools.cache
+def control_operations() -> frozenset[str]:
+    """The operationIds of the control spec (the mock's own API)."""
+    return _operation_ids(load_control_spec())
+
+
+@functools.cache
+def public_operations() -> frozenset[str]:
+    """The operationIds of the public spec (the service's API)."""
+    return _operation_ids(load_spec())
 
 
 @functools.cache

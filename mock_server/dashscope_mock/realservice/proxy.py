@@ -32,7 +32,7 @@ from dashscope_openapi import limits, load_spec
 
 from ..domain.errors import ApiError, catalogue_error, invalid_request, render_error
 from ..http.guard import valid_host
-from ..http.routing import router
+from ..http.routing import public_operations, router
 from .conformance import Finding, request_findings, response_findings
 from .recording import Recorder, defaults, kept_headers, scrub_answer, scrub_request_body
 from .result_probe import describe_result, result_url
@@ -191,7 +191,7 @@ class Proxy:
             await self._upload(exchange, receive, send)
             return
         resolved = router().resolve(method, path)
-        if resolved.operation is None or resolved.operation not in _public_operations():
+        if resolved.operation is None or resolved.operation not in public_operations():
             raise catalogue_error("NotFound")  # the control plane and anything else: not forwarded
         exchange.operation, exchange.params = resolved.operation, resolved.params
         exchange.body = await _read(receive, 2 * int(limits()["request_body_max_bytes"]))
@@ -400,15 +400,6 @@ def _model_of(exchange: _Exchange, tasks: Mapping[str, _Task]) -> str | None:
     return task.model if task is not None else None
 
 
-def _public_operations() -> frozenset[str]:
-    return frozenset(
-        operation["operationId"]
-        for item in load_spec()["paths"].values()
-        for operation in item.values()
-        if isinstance(operation, dict) and "operationId" in operation
-    )
-
-
 def _bearer(headers: list[tuple[str, str]]) -> str | None:
     for name, value in headers:
         if name.lower() == "authorization":
@@ -418,19 +409,7 @@ def _bearer(headers: list[tuple[str, str]]) -> str | None:
 
 
 async def _read(receive: Any, most: int) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > most:
-            raise invalid_request()
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
+    return b"".join([chunk async for chunk in _stream(receive, most)])
 
 
 async def _stream(receive: Any, most: int) -> AsyncIterator[bytes]:

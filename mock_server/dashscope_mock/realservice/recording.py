@@ -273,7 +273,17 @@ class Recorder:
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", label)[:60]
         return self.directory / f"{stamp}-{self._count:05d}-{safe}.json"
 
-    def _head(self, kind: str, operation: str, at: float, key: str | None) -> dict[str, Any]:
+    def _head(
+        self,
+        kind: str,
+        operation: str,
+        at: float,
+        key: str | None,
+        request: Mapping[str, Any],
+        response: Mapping[str, Any],
+        findings: list[Finding],
+    ) -> dict[str, Any]:
+        """A recording's fields: what it is, when and where, the request and its answer, what the proxy found."""
         head: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
@@ -284,6 +294,9 @@ class Recorder:
         }
         if key:
             head["key"] = masked(key)
+        head.update(inputs=self.inputs, request=dict(request), response=dict(response))
+        if findings:
+            head["findings"] = [finding.as_dict() for finding in findings]
         return head
 
     def exchange(
@@ -295,10 +308,7 @@ class Recorder:
         response: Mapping[str, Any],
         findings: list[Finding],
     ) -> None:
-        data = self._head("exchange", operation, at, key)
-        data.update(inputs=self.inputs, request=dict(request), response=dict(response))
-        if findings:
-            data["findings"] = [finding.as_dict() for finding in findings]
+        data = self._head("exchange", operation, at, key, request, response, findings)
         with self._lock:
             self._write(self._name(at, operation), data, key)
 
@@ -311,10 +321,8 @@ class Recorder:
         response: Mapping[str, Any],
         findings: list[Finding],
     ) -> None:
-        data = self._head("task", "createVideoSynthesis", at, key)
-        data.update(inputs=self.inputs, request=dict(request), response=dict(response), polls=[])
-        if findings:
-            data["findings"] = [finding.as_dict() for finding in findings]
+        data = self._head("task", "createVideoSynthesis", at, key, request, response, findings)
+        data["polls"] = []
         model = request.get("body", {}).get("model", "task") if isinstance(request.get("body"), dict) else "task"
         with self._lock:
             task = _Task(self._name(at, f"{model}-{task_id[:8]}"), data)
