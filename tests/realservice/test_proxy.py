@@ -205,3 +205,18 @@ def test_record_media_keeps_the_result_file_beside_its_recording(tmp_path: Path)
     kept = tmp_path / str(recording["result"]["file"])  # type: ignore[index]
     assert kept.suffix == ".mp4" and kept.read_bytes() == result_mp4()
     assert recording["result"]["size_bytes"] == len(result_mp4())  # type: ignore[index]
+
+
+def test_an_upload_through_the_proxy_reaches_the_mocks_oss_form(tmp_path: Path) -> None:
+    """The OSS form post is streamed on with its Content-Length (the upload host refuses a chunked form): the SDK's
+    upload through the proxy in front of the project's own mock gives an oss:// URL."""
+    from dashscope_mock import mock_dashscope
+    from dashscope_video import Client
+
+    face = tmp_path / "face.png"
+    face.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with mock_dashscope(media_checks=False) as mock, mock.serve() as upstream:
+        proxy = Proxy(upstream)
+        with serve_in_thread(proxy, lifespan="on") as url, Client(api_key=mock.key, base_url=url) as client:
+            uploaded = client.uploads.upload(face, "liveportrait")
+    assert uploaded.startswith("oss://")

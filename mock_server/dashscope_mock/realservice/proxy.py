@@ -226,7 +226,9 @@ class Proxy:
         self._record(exchange, sent_at, status, answer_headers, parsed, is_json, raw, findings)
 
     async def _forward(self, base: str, exchange: _Exchange, content: Any, path: str | None = None) -> _Answer:
-        headers = [(k, v) for k, v in exchange.headers if k.lower() not in HOP_BY_HOP]
+        # A streamed body keeps the caller's Content-Length (OSS refuses a chunked form); a read one gets its own.
+        dropped = HOP_BY_HOP - {"content-length"} if not isinstance(content, bytes) else HOP_BY_HOP
+        headers = [(k, v) for k, v in exchange.headers if k.lower() not in dropped]
         url = base + (exchange.path if path is None else path)
         if exchange.query:
             url += "?" + exchange.query
