@@ -6,6 +6,8 @@ For each variant, the image's own ENTRYPOINT runs with ``buildah run --isolation
 user and environment, the host's network) on a free loopback port, with host folders mounted on the image's state and
 upload volumes and the control token in a mounted file (``DASHSCOPE_MOCK_CONTROL_TOKEN_FILE``), then:
 
+- the media stack is in the full image and not in the slim one (``serve`` extra; its console script is the
+  entrypoint and media checks default to off);
 - the first healthy answer is timed (start-up); the image's HEALTHCHECK command, run inside the image, passes against
   it (and fails where nothing answers); ``/_mock/health`` needs no token, ``/_mock/clock`` wants it;
 - ``make contract BASE_URL=...`` (schemathesis' CLI: the public API; the control plane is token-guarded on this bind);
@@ -46,6 +48,7 @@ TOKEN = "image-test-token-0123456789"
 KEY = "sk-image-test"
 SDK_KEY = "sk-official-sdk"  # scripts/image_official_sdk.py's: a task answers to the key that made it
 START_GUARD = 120.0  # seconds: only turns a hang into a failure
+MEDIA = ("av", "cv2", "dlib", "face_recognition_models", "numpy", "PIL")  # dashscope_mock._entry.MEDIA_MODULES
 
 
 def log(message: str) -> None:
@@ -182,6 +185,14 @@ def run_healthcheck(name: str, healthcheck: dict[str, Any], port: int) -> int:
     return subprocess.run([*command, *test[1:]], capture_output=True, check=False, timeout=60).returncode
 
 
+def media_packages(name: str) -> list[str]:
+    """The media stack's modules the image's Python finds (without importing them)."""
+    probe = "import importlib.util, sys; print(' '.join(n for n in sys.argv[1:] if importlib.util.find_spec(n)))"
+    command = ["buildah", "run", "--isolation", "chroot", name, "--", "python3", "-c", probe, *MEDIA]
+    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=START_GUARD)
+    return done.stdout.split()
+
+
 def test_variant(image: str, variant: str, contract: bool, results: dict[str, Any]) -> None:
     ref = f"{image}:{variant}"
     config = image_config(ref)
@@ -203,6 +214,9 @@ def test_variant(image: str, variant: str, contract: bool, results: dict[str, An
         mounts = {state: STATE, uploads: UPLOADS, secret: "/run/secrets/dashscope-mock-token"}
         token_env = {"DASHSCOPE_MOCK_CONTROL_TOKEN_FILE": "/run/secrets/dashscope-mock-token"}
         with container(ref, variant) as name:
+            found = media_packages(name)
+            assert found == ([] if variant == "slim" else list(MEDIA)), f"{variant}: media packages {found}"
+            log(f"{variant}: media packages: {' '.join(found) or 'none'}")
             port = free_port()
             server = Server(name, config["entrypoint"], port, mounts, token_env)
             try:

@@ -3,9 +3,8 @@
 #   scripts/image_wheelhouse.sh full|slim [DIR]        (default DIR: out/image/wheelhouse/VARIANT)
 # The project's wheel plus the wheels of what the variant needs, pinned by requirements.lock (a constraints file):
 #   full  the `mock` extra (media checks: PyAV, OpenCV, dlib, dlib's models, NumPy, Pillow, ...)
-#   slim  the `mock` extra without face-recognition-models (dlib's landmark and embedding models, 126 MB): the image
-#         runs with media checks off. The rest of the media stack stays because the mock imports it at start even
-#         with media checks off (dashscope_mock.media); see docs/BENCHMARKS.md, "Container images".
+#   slim  the `serve` extra (what serving needs: connexion, uvicorn, rfc3987, jsonschema-rs, redis), no media stack:
+#         the image runs with media checks off, which import none of it; see docs/BENCHMARKS.md, "Container images".
 # Wheels are made for the Python running .venv (3.11, x86_64, glibc), the Python Debian bookworm's python3 has;
 # IMAGE_PYTHON_VERSION (default 3.11.2, bookworm's) decides the environment markers.
 # A file `requirements.txt` in DIR lists what the image installs.
@@ -18,21 +17,17 @@ py=$root/.venv/bin/python
 image_python=${IMAGE_PYTHON_VERSION:-3.11.2}  # Debian bookworm's python3
 rm -rf "$dir"
 mkdir -p "$dir"
-# What the variant installs: the project (by name, from its wheel) with the `mock` extra's requirements as
-# pyproject.toml lists them, less those the variant leaves out.
+# What the variant installs: the project (by name, from its wheel) with the variant's extra as pyproject.toml
+# defines it (full: `mock`, slim: `serve`).
 "$py" - "$root/pyproject.toml" "$variant" >"$dir/requirements.txt" <<'PY'
-import re
 import sys
 import tomllib
 
 with open(sys.argv[1], "rb") as f:
     project = tomllib.load(f)["project"]
-left_out = {"slim": {"face-recognition-models"}}.get(sys.argv[2], set())
-print(project["name"])
-for requirement in project["optional-dependencies"]["mock"]:
-    name = re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
-    if name not in left_out:
-        print(requirement)
+extra = {"full": "mock", "slim": "serve"}[sys.argv[2]]
+assert extra in project["optional-dependencies"], f"pyproject.toml has no {extra!r} extra"
+print(f"{project['name']}[{extra}]")
 PY
 pip=("$py" -m pip --disable-pip-version-check --quiet)
 # The project's own wheel (setuptools from the lock, as `make venv` installs it), then its dependencies.

@@ -23,10 +23,13 @@ from urllib.request import url2pathname
 __all__ = [
     "DISTRIBUTION",
     "INSTALL_HINT",
+    "MEDIA_MODULES",
     "MOCK_MODULES",
+    "SERVE_MODULES",
     "install_hint",
     "installed_from",
     "main",
+    "missing_media_modules",
     "missing_mock_modules",
     "mock_extra_error",
 ]
@@ -43,26 +46,42 @@ INSTALL_HINT = (
 )
 """The hint when this install's source folder is unknown (see ``install_hint``)."""
 
-# Top-level modules of the distributions the ``mock`` extra installs (pyproject.toml).
-MOCK_MODULES = (
+# Top-level modules of the distributions the ``serve`` extra installs (pyproject.toml): what serving needs.
+SERVE_MODULES = (
     "connexion",
     "uvicorn",
     "swagger_ui_bundle",
     "rfc3987",
     "jsonschema_rs",
+    "redis",
+)
+# Top-level modules of the media stack the ``mock`` extra adds to ``serve``: what media checks need (media checks off
+# import none of them).
+MEDIA_MODULES = (
     "av",
     "cv2",
     "dlib",
     "face_recognition_models",
     "numpy",
     "PIL",
-    "redis",
 )
+MOCK_MODULES = SERVE_MODULES + MEDIA_MODULES
+"""Top-level modules of the distributions the ``mock`` extra installs (``serve`` and the media stack)."""
+
+
+def _missing(names: Sequence[str]) -> list[str]:
+    return [name for name in names if importlib.util.find_spec(name) is None]
 
 
 def missing_mock_modules() -> list[str]:
-    """The modules of the ``mock`` extra that cannot be imported here (found without importing them)."""
-    return [name for name in MOCK_MODULES if importlib.util.find_spec(name) is None]
+    """The modules serving needs (the ``serve`` extra's) that cannot be imported here (found without importing
+    them). The console script starts without the media stack (media checks then default to off)."""
+    return _missing(SERVE_MODULES)
+
+
+def missing_media_modules() -> list[str]:
+    """The modules of the media stack (the ``mock`` extra's beyond ``serve``) that cannot be imported here."""
+    return _missing(MEDIA_MODULES)
 
 
 def installed_from() -> tuple[Path, bool] | None:
@@ -111,7 +130,8 @@ def mock_extra_error(error: ModuleNotFoundError) -> ModuleNotFoundError | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``dashscope-mock``: the real CLI (``dashscope_mock.cli``) when the ``mock`` extra is installed."""
+    """``dashscope-mock``: the real CLI (``dashscope_mock.cli``) when what serving needs is installed (the ``serve``
+    extra, or ``mock``: ``serve`` and the media stack)."""
     missing = missing_mock_modules()
     if missing:
         print(f"dashscope-mock: {install_hint()} (missing: {', '.join(missing)})", file=sys.stderr)

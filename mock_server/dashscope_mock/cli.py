@@ -45,7 +45,10 @@ BACKLOG = 2048  # uvicorn's default
 
 
 def _media_available() -> bool:
-    return importlib.util.find_spec("dashscope_mock.media") is not None
+    """Whether media checks can run here: the media stack (PyAV, OpenCV, dlib, NumPy, Pillow) is installed (found
+    without importing it). A ``serve``-only install (the slim image) defaults to media checks off."""
+    media = ("av", "cv2", "dlib", "face_recognition_models", "numpy", "PIL")  # _entry.MEDIA_MODULES (it imports us)
+    return all(importlib.util.find_spec(name) is not None for name in media)
 
 
 def _read_token(path: str, source: str) -> str:

@@ -5,16 +5,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import check_image
-from ..media.errors import failure
-from ..media.faces import ext_bbox
-from ..media.kit import MediaKit, param
-from ..media.portrait import portrait_face
 from ..plugins import Detector
 from ..seam import DetectJob, DetectOutcome
+
+if TYPE_CHECKING:  # the media stack loads only where media work runs (a slim install has none: media checks off)
+    from ..media.kit import MediaKit
 
 NAME = "emo-detect-v1"
 PARAMETERS = "EmoDetectParameters"
@@ -24,6 +23,8 @@ PLACEHOLDER_EXT = {"1:1": (71, 9, 840, 778), "3:4": (156, 0, 756, 800)}
 
 
 def _ratio(job: DetectJob) -> str:
+    from ..media.kit import param
+
     return str(param(job.parameters, PARAMETERS, "ratio"))
 
 
@@ -34,6 +35,11 @@ def placeholder(job: DetectJob) -> DetectOutcome:
 
 
 async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
+    from ..media.checks import check_image
+    from ..media.errors import failure
+    from ..media.faces import ext_bbox
+    from ..media.portrait import portrait_face
+
     model, url = job.model, job.image_url
     ratio = _ratio(job)
     if ratio not in model_limits("emo-v1").get("ext_bbox_ratios", ()):

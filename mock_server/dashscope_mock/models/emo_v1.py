@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_emo_boxes, check_image
-from ..media.kit import MediaKit, Prepared, portrait_result, scale_box
-from ..media.portrait import portrait_face
-from ..media.render import RGB
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob, MediaOutcome
 from ._placeholders import PLACEHOLDER_DURATION
+
+if TYPE_CHECKING:  # the media stack loads only where media work runs (a slim install has none: media checks off)
+    from ..media.checks import CheckedImage
+    from ..media.kit import MediaKit, Prepared
+    from ..media.render import RGB
 
 NAME = "emo-v1"
 
@@ -58,6 +56,11 @@ def _as_box(value: object) -> Box:
 def emo_frame(image: CheckedImage, face: Box, ext: Box, out_w: int, out_h: int) -> tuple[RGB, Box]:
     """The still: the image cropped to ``ext_bbox`` and resized to the documented size of its ratio (the boxes
     are in the image's pixels, the crop is of the decoded ones)."""
+    import cv2
+    import numpy as np
+
+    from ..media.kit import scale_box
+
     height, width = image.rgb.shape[:2]
     x1, y1, x2, y2 = image.to_rgb(ext)
     x1, y1 = min(x1, width - 1), min(y1, height - 1)
@@ -70,6 +73,10 @@ def emo_frame(image: CheckedImage, face: Box, ext: Box, out_w: int, out_h: int) 
 
 
 async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+    from ..media.checks import check_audio, check_emo_boxes, check_image
+    from ..media.kit import portrait_result
+    from ..media.portrait import portrait_face
+
     model, inputs = job.model, job.input
     image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
     face_bbox, ext = inputs.get("face_bbox"), inputs.get("ext_bbox")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import check_audio, check_image
-from ..media.faces import ext_bbox
-from ..media.kit import MediaKit, Prepared, param, portrait_result, scale_box
-from ..media.portrait import portrait_face
-from ..media.render import RGB, even_size
 from ..plugins import VideoModel, timing
 from ..seam import Box, MediaJob
 from ._placeholders import documented_ratio
+
+if TYPE_CHECKING:  # the media stack loads only where media work runs (a slim install has none: media checks off)
+    from ..media.kit import MediaKit, Prepared
+    from ..media.render import RGB
 
 NAME = "liveportrait"
 PARAMETERS = "LivePortraitParameters"
@@ -27,6 +24,13 @@ placeholder = documented_ratio  # media checks off: 5 s of the documented ratio
 
 def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tuple[RGB, Box]:
     """The still: the whole portrait (or, without ``paste_back``, a square around the face), scaled."""
+    import cv2
+    import numpy as np
+
+    from ..media.faces import ext_bbox
+    from ..media.kit import scale_box
+    from ..media.render import even_size
+
     height, width = rgb.shape[:2]
     if not paste_back:
         x1, y1, x2, y2 = ext_bbox(face, "1:1", width, height)
@@ -41,6 +45,10 @@ def portrait_frame(rgb: RGB, face: Box, paste_back: bool, max_side: int) -> tupl
 async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
     """Download and check the portrait and the audio; the widest of several faces is animated (the face checks are
     liveportrait-detect's: ``media.portrait``)."""
+    from ..media.checks import check_audio, check_image
+    from ..media.kit import param, portrait_result
+    from ..media.portrait import portrait_face
+
     model, inputs, parameters = job.model, job.input, job.parameters
     image_url, audio_url = inputs.get("image_url"), inputs.get("audio_url")
     wanted = [("image", image_url), ("audio", audio_url)]

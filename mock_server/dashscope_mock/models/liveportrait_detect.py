@@ -7,12 +7,13 @@ faces counts, as for liveportrait itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..media.checks import check_image
-from ..media.kit import MediaKit
-from ..media.portrait import portrait_face
 from ..plugins import Detector
 from ..seam import DetectJob, DetectOutcome
+
+if TYPE_CHECKING:  # the media stack loads only where media work runs (a slim install has none: media checks off)
+    from ..media.kit import MediaKit
 
 NAME = "liveportrait-detect"
 
@@ -23,6 +24,9 @@ def placeholder(job: DetectJob) -> DetectOutcome:
 
 
 async def detect(kit: MediaKit, job: DetectJob, workdir: Path) -> DetectOutcome:
+    from ..media.checks import check_image
+    from ..media.portrait import portrait_face
+
     model, url = job.model, job.image_url
     paths = await kit.fetch_all(model, workdir, [("image", url)], oss_resolve=job.oss_resolve)
     image = await kit.check(model, "image", url, lambda: check_image(model, "image", paths["image"]))

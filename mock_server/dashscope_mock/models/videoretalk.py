@@ -9,19 +9,18 @@ input's frame rate, longest side at most 1280.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dashscope_openapi import model_limits
 
-from ..media.checks import CheckedImage, check_audio, check_image, check_video, max_pixels, max_render_seconds
-from ..media.errors import failure, input_limits
-from ..media.faces import FaceLimits, best_match, face_embedding
-from ..media.kit import MediaKit, Prepared, param
-from ..media.portrait import portrait_face
-from ..media.probe import AudioInfo, VideoInfo, sample_video_frames
-from ..media.render import even_size, render_video, video_render_cost
 from ..plugins import VideoModel, timing
 from ..seam import MediaJob
 from ._placeholders import documented_ratio
+
+if TYPE_CHECKING:  # the media stack loads only where media work runs (a slim install has none: media checks off)
+    from ..media.checks import CheckedImage
+    from ..media.kit import MediaKit, Prepared
+    from ..media.probe import AudioInfo, VideoInfo
 
 NAME = "videoretalk"
 PARAMETERS = "VideoRetalkParameters"
@@ -32,6 +31,12 @@ placeholder = documented_ratio  # media checks off: 5 s of the documented ratio
 
 def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: str) -> float:
     """The embedding distance from the reference face to the nearest face of the video."""
+    from ..media.checks import max_pixels
+    from ..media.errors import failure, input_limits
+    from ..media.faces import FaceLimits, best_match, face_embedding
+    from ..media.portrait import portrait_face
+    from ..media.probe import sample_video_frames
+
     spec = input_limits(model, "ref_image")
     face = portrait_face(model, "ref_image", ref.rgb, url=url)
     frames = sample_video_frames(video_path, kit.match_frames, max_pixels=max_pixels(input_limits(model, "video")))
@@ -42,6 +47,11 @@ def _match(kit: MediaKit, model: str, ref: CheckedImage, video_path: Path, url: 
 
 
 async def prepare(kit: MediaKit, job: MediaJob, workdir: Path) -> Prepared:
+    from ..media.checks import check_audio, check_image, check_video, max_pixels, max_render_seconds
+    from ..media.errors import input_limits
+    from ..media.kit import Prepared, param
+    from ..media.render import even_size, render_video, video_render_cost
+
     model, inputs, parameters = job.model, job.input, job.parameters
     video_url, audio_url = inputs.get("video_url"), inputs.get("audio_url")
     ref_url = inputs.get("ref_image_url") or None

@@ -226,9 +226,7 @@ class Proxy:
         self._record(exchange, sent_at, status, answer_headers, parsed, is_json, raw, findings)
 
     async def _forward(self, base: str, exchange: _Exchange, content: Any, path: str | None = None) -> _Answer:
-        # A streamed body keeps the caller's Content-Length (OSS refuses a chunked form); a read one gets its own.
-        dropped = HOP_BY_HOP - {"content-length"} if not isinstance(content, bytes) else HOP_BY_HOP
-        headers = [(k, v) for k, v in exchange.headers if k.lower() not in dropped]
+        headers = _forwarded_headers(exchange.headers, streamed=not isinstance(content, bytes))
         url = base + (exchange.path if path is None else path)
         if exchange.query:
             url += "?" + exchange.query
@@ -392,6 +390,13 @@ def _route_uploads(parsed: Any, scope: Mapping[str, Any], raw: bytes, hosts: lis
     assert isinstance(data, dict)
     data["upload_host"] = f"http://{own}{UPLOAD_PREFIX}{hosts.index(host)}"
     return json.dumps(parsed, ensure_ascii=False).encode()
+
+
+def _forwarded_headers(headers: list[tuple[str, str]], *, streamed: bool) -> list[tuple[str, str]]:
+    """The caller's headers as sent upstream: no hop-by-hop ones; a streamed body keeps the caller's Content-Length
+    (OSS refuses a chunked form), a read one gets its own."""
+    dropped = HOP_BY_HOP - {"content-length"} if streamed else HOP_BY_HOP
+    return [(k, v) for k, v in headers if k.lower() not in dropped]
 
 
 def _model_of(exchange: _Exchange, tasks: Mapping[str, _Task]) -> str | None:
