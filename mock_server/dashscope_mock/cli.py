@@ -217,6 +217,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"dashscope-mock: {error}", file=sys.stderr)
         return 2
+    if config.media_checks and not _media_available():
+        print(
+            "dashscope-mock: media checks need the media packages (PyAV, OpenCV, NumPy, Pillow, dlib): "
+            "pip install 'dashscope-portrait-video[mock]', or serve with --media-checks off",
+            file=sys.stderr,
+        )
+        return 2
     if config.replay:
         from .realservice.recording import RecordingError
         from .realservice.replay import Replays

@@ -167,3 +167,14 @@ def test_media_checks_default_to_off_without_any_of_the_media_modules(
     assert not cli._media_available()
     assert _entry.missing_media_modules() == [absent]
     assert _entry.missing_mock_modules() == []  # serving still starts
+
+
+def test_media_checks_asked_for_without_the_media_packages_are_refused_at_start(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--media-checks", "on")
+    try:
+        _, stderr = process.communicate(timeout=HANG_GUARD)
+    finally:
+        process.kill()
+    assert process.returncode == 2
+    assert "media checks need the media packages" in stderr and "--media-checks off" in stderr
+    assert "Traceback" not in stderr
