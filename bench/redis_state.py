@@ -218,15 +218,18 @@ def render(data: dict[str, Any], out: list[str], nproc: str) -> None:
         "",
         f"- Redis state / memory state, one process, same run: **{state['ratio']:.2f}x** the task-query throughput. "
         f"A task query on Redis state costs {commands:.1f} Redis commands (`INFO stats` over the measured run, the "
-        "commands inside Lua scripts included) in 3 round trips (one query watched with `redis-cli monitor`: one Lua "
-        "script for the clock offset, whether any fault is set and the task; one for the key's rate window; one for "
-        "the journal entry; before issue 30: 5, with a GET of the offset, an HGETALL of the faults and an HGET of the "
-        "task apart). Each is bounded (x-redis of openapi/mock-control.yaml: 1 s timeouts, a breaker answering 503 "
-        "while Redis is down). The server pays for them in CPU "
-        f"({_per_query(state['redis'])} µs per query against {_per_query(state['memory'])} µs on memory state: "
-        "redis-py's synchronous client costs about 90 µs of CPU per call) and in waiting: the client blocks the event "
-        f"loop for each round trip, so the process is busy only {_cores(state['redis'])} of a core. CPU columns: CPU "
-        "seconds of the process (`/proc/<pid>/stat`) over the run's wall time.",
+        "commands inside Lua scripts included) in 2 round trips (tests/mock_server/test_redis_hot_path.py counts "
+        "them): one Lua script for the clock offset, whether any fault is set, the task, the secret signing its "
+        "result link and the key's query limit; one for the journal entry. Before issue 27's profile: 5 (the rate "
+        "window apart, and a SET NX + GET of the secret for every SUCCEEDED task, which the count of 3 had missed). "
+        "Each is bounded (x-redis of openapi/mock-control.yaml: 1 s timeouts, a breaker answering 503 while Redis "
+        "is down). "
+        f"The server pays for them in CPU ({_per_query(state['redis'])} µs per query against "
+        f"{_per_query(state['memory'])} µs on memory state; the two scripts are packed and sent without redis-py's "
+        "per-call machinery, `_redis_client.HotScript`: about 30 µs of CPU per call instead of 90) and in waiting: "
+        "the synchronous client blocks the event loop for each round trip, so the process is busy only "
+        f"{_cores(state['redis'])} of a core. CPU columns: CPU seconds of the process (`/proc/<pid>/stat`) over the "
+        "run's wall time.",
         f"- Two processes on one Redis / one process: **{processes['ratio']:.2f}x** "
         f"({processes['two_requests_per_second']:,.0f} vs {processes['one']['requests_per_second']:,.0f} req/s), "
         "every query answered from the shared state (the tasks were all submitted through the first process).",

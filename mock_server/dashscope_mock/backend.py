@@ -31,7 +31,7 @@ from .realservice.replay import Replays
 from .seam import LifecycleOnlyMedia, Media
 from .services.detection import DetectService
 from .services.media_runner import InlineRunner, ProcessRunner, Runner
-from .services.rates import RateLimiter
+from .services.rates import WINDOW_SECONDS, RateLimiter
 from .services.results import ResultLinks
 from .services.scheduling import Scheduler
 from .services.task_work import TaskWork
@@ -39,6 +39,7 @@ from .services.tasks import TaskService
 from .services.uploads import UploadService
 from .services.work_pool import WorkPool
 from .store import Store, open_store
+from .store.base import RateHit
 from .store.workdirs import pid_alive, sweep, work_root
 
 __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
@@ -171,12 +172,17 @@ class Backend:
     def format_time(self, epoch: float) -> str:
         return format_service_time(epoch, self.tz)
 
-    def sync_clock(self, task_id: str | None = None) -> None:
+    def sync_clock(self, task_id: str | None = None, query_key: str | None = None) -> None:
         """Adopt the store's clock offset (a shared store: every worker and replica sees the same time); ``task_id``:
-        the task a query asks for, read in the same round trip (``Store.clock_offset``). The offset never goes back
-        but by a reset: a Redis that lost it is re-seeded from the latest one this process knew (x-redis)."""
+        the task a query asks for, read in the same round trip (``Store.clock_offset``), and ``query_key`` the
+        account whose query limit the store may count in it (``check_query_rate`` then takes that count). The offset
+        never goes back but by a reset: a Redis that lost it is re-seeded from the latest one this process knew."""
         if self.store.shared and isinstance(self.clock, VirtualClock):
-            self.clock.set_offset(self.store.clock_offset(task_id))
+            rate = None
+            if query_key is not None and self.config.rate_limit:
+                clock = self.clock
+                rate = RateHit(query_key, clock.now(), self.rates.qps, WINDOW_SECONDS, clock.offset)
+            self.clock.set_offset(self.store.clock_offset(task_id, rate))
 
     def advance(self, seconds: float) -> float:
         """Move the virtual clock forward; ``ValueError`` for anything but a finite, non-negative number."""

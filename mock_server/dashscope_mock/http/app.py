@@ -213,7 +213,11 @@ class MockApp:
 
         try:
             if not stateless:  # the first state read, within the error path: a Redis down answers 503 below
-                backend.sync_clock(resolved.params.get("task_id") if operation == "getTask" else None)
+                if operation == "getTask":  # the task and the key's query limit in the same round trip
+                    key = context.key
+                    backend.sync_clock(resolved.params.get("task_id"), account(key) if key else None)
+                else:
+                    backend.sync_clock()
                 arrival = backend.now()
             denied = unreadable or guard(backend.config, scope, headers, method, path, control)
             if denied is not None:  # unreadable, a foreign Host, the control plane without its token, cross-site

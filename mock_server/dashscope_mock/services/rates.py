@@ -11,7 +11,7 @@ from dashscope_openapi import limits
 from ..domain.errors import catalogue_error, retry_headers
 from ..store import RateWindows
 
-__all__ = ["RateLimiter"]
+__all__ = ["WINDOW_SECONDS", "RateLimiter"]
 
 WINDOW_SECONDS = 1.0
 

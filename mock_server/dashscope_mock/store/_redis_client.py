@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import contextvars
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -29,7 +30,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import LockError
+from redis.exceptions import LockError, NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.lock import Lock
 from redis.retry import Retry
@@ -40,15 +41,21 @@ from ..domain.errors import StateUnavailable
 
 __all__ = [
     "Breaker",
+    "EarlyHit",
     "GuardedRedis",
+    "HotScript",
     "Prefetched",
     "ShortLock",
     "Writes",
     "connect",
+    "current_owner",
+    "early_hit",
     "prefetch",
     "prefetched",
     "settings",
+    "take_early_hit",
     "unlink_matching",
+    "untaken_hit",
 ]
 
 CHUNK = 1000  # keys per UNLINK
@@ -68,6 +75,21 @@ class Prefetched:
     faults: int  # how many fields the faults hash had: 0, no fault is set
     task_id: str | None
     task: str | None  # the task's JSON (None: no such task)
+    secret: str | None = None  # the state's secret (None: not made yet)
+
+
+@dataclasses.dataclass
+class EarlyHit:
+    """A task query's rate hit made by its first round trip (``RedisStore.clock_offset``), for its handler to take
+    (``take_early_hit``); one it never takes is taken back with its journal entry (``untaken_hit``)."""
+
+    owner: object  # the asyncio task of the request
+    window: str  # the window's key
+    limit: float
+    seconds: float
+    member: str
+    counted: bool
+    taken: bool = False
 
 
 class Writes:
@@ -80,26 +102,54 @@ class Writes:
 
 
 _PREFETCHED: contextvars.ContextVar[Prefetched | None] = contextvars.ContextVar("redis_prefetched", default=None)
+_EARLY_HIT: contextvars.ContextVar[EarlyHit | None] = contextvars.ContextVar("redis_early_hit", default=None)
 
 
-def _task() -> object:
+def current_owner() -> object:
+    """The asyncio task running (a request's), ``None`` on a thread without an event loop."""
     try:
         return asyncio.current_task()
     except RuntimeError:  # a thread without an event loop
         return None
 
 
-def prefetch(writes: int, faults: int, task_id: str | None, task: str | None) -> None:
-    owner = _task()
-    _PREFETCHED.set(None if owner is None else Prefetched(owner, writes, faults, task_id, task))
+def prefetch(writes: int, faults: int, task_id: str | None, task: str | None, secret: str | None = None) -> None:
+    """Keep what the request's first round trip read (and forget an earlier request's early hit)."""
+    owner = current_owner()
+    _PREFETCHED.set(None if owner is None else Prefetched(owner, writes, faults, task_id, task, secret))
+    _EARLY_HIT.set(None)
+
+
+def early_hit(hit: EarlyHit) -> None:
+    _EARLY_HIT.set(hit)
+
+
+def take_early_hit(window: str, limit: float, seconds: float) -> bool | None:
+    """Whether the request's early hit on ``window`` counted; ``None`` when none was made (then hit it now)."""
+    hit = _EARLY_HIT.get()
+    # No owner check: a task the request's handler runs in (connexion) sees the request's context, nothing else does.
+    if hit is None or hit.taken or hit.window != window or hit.limit != limit or hit.seconds != seconds:
+        return None
+    hit.taken = True
+    return hit.counted
 
 
 def prefetched(writes: int) -> Prefetched | None:
     """The current request's prefetched state, if still good (same task, no write since)."""
     found = _PREFETCHED.get()
-    if found is None or found.writes != writes or found.owner is not _task():
+    if found is None or found.writes != writes or found.owner is not current_owner():
         return None
     return found
+
+
+def untaken_hit() -> EarlyHit | None:
+    """The request's early hit that counted but that its handler never took (the request ended before the rate
+    check: refused, faulted), forgotten here: to take out of its window."""
+    hit = _EARLY_HIT.get()
+    if hit is None:
+        return None
+    _EARLY_HIT.set(None)
+    return hit if hit.counted and not hit.taken and hit.owner is current_owner() else None
 
 
 def settings() -> Mapping[str, float]:
@@ -199,6 +249,56 @@ class GuardedRedis(redis.Redis):
         pipe = GuardedPipeline(self.connection_pool, self.response_callbacks, transaction, shard_hint)
         pipe.breaker = self.breaker
         return pipe
+
+
+class HotScript:
+    """A Lua script of the hot path (a request's first round trip, its journal entry): one EVALSHA packed here and sent
+    on a connection of the client's pool, without redis-py's per-call machinery (half the CPU of a call). Bounded and
+    guarded as every ``GuardedRedis`` call; a Redis that lost the script (restarted, flushed) is given it again."""
+
+    def __init__(self, client: GuardedRedis, script: str) -> None:
+        self._client, self._script = client, script
+        sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest().encode()
+        self._head = b"$7\r\nEVALSHA\r\n$%d\r\n%s\r\n" % (len(sha), sha)
+
+    def __call__(self, keys: Sequence[str], args: Sequence[str]) -> Any:
+        try:
+            return self._call(keys, args)
+        except NoScriptError:
+            self._client.script_load(self._script)
+            return self._call(keys, args)
+
+    def _call(self, keys: Sequence[str], args: Sequence[str]) -> Any:
+        parts = [
+            b"*%d\r\n" % (3 + len(keys) + len(args)),
+            self._head,
+            b"$%d\r\n%d\r\n" % (len(str(len(keys))), len(keys)),
+        ]
+        for item in (*keys, *args):
+            data = item.encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        client = self._client
+        client.breaker.check()
+        pool = client.connection_pool
+        try:
+            connection = pool.get_connection()
+        except FAILURES as error:
+            client.breaker.trip(error)
+            raise StateUnavailable(str(error)) from error
+        try:
+            connection.send_packed_command([b"".join(parts)], check_health=False)  # type: ignore[no-untyped-call]
+            return connection.read_response()
+        except ResponseError:
+            raise  # an error reply: the connection is fine
+        except FAILURES as error:
+            connection.disconnect()  # type: ignore[no-untyped-call]
+            client.breaker.trip(error)
+            raise StateUnavailable(str(error)) from error
+        except BaseException:
+            connection.disconnect()  # type: ignore[no-untyped-call]  # a reply may be left unread
+            raise
+        finally:
+            pool.release(connection)
 
 
 def connect(url: str) -> GuardedRedis:

@@ -13,26 +13,43 @@ import redis
 
 from ..domain.scripting import JOURNAL_MAX, JournalEntry
 from . import _redis_scripts as lua
-from ._redis_client import unlink_matching
+from ._redis_client import (
+    EarlyHit,
+    GuardedRedis,
+    HotScript,
+    current_owner,
+    take_early_hit,
+    unlink_matching,
+    untaken_hit,
+)
+from .base import RateHit
 
 __all__ = ["RedisJournal", "RedisRates"]
+
+_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(JournalEntry) if field.name != "seq")
 
 
 class RedisJournal:
     """The request journal (as ``memory_keepers.Journal``): a list of JSON entries, numbered and trimmed by one
     script."""
 
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: GuardedRedis, prefix: str) -> None:
         self._client = client
         self._seq, self._list = prefix + "journal:seq", prefix + "journal"
-        self._record = client.register_script(lua.RECORD_JOURNAL)
+        self._record = HotScript(client, lua.RECORD_JOURNAL)
         self._after = client.register_script(lua.JOURNAL_AFTER)
 
     def record(self, **fields: Any) -> JournalEntry:
+        """One entry; in the same round trip, the request's early rate hit that its handler never took is taken back
+        (``RedisRates.early``)."""
         entry = JournalEntry(seq=0, **fields)
-        data = dataclasses.asdict(entry)
-        del data["seq"]  # the script puts the seq first
-        seq = self._record([self._seq, self._list], [json.dumps(data, separators=(",", ":")), JOURNAL_MAX])
+        data = {name: getattr(entry, name) for name in _ENTRY_FIELDS}  # the script puts the seq first
+        keys, args = [self._seq, self._list], [json.dumps(data, separators=(",", ":")), str(JOURNAL_MAX)]
+        untaken = untaken_hit()
+        if untaken is not None:
+            keys.append(untaken.window)
+            args.append(untaken.member)
+        seq = self._record(keys, args)
         return dataclasses.replace(entry, seq=int(seq))
 
     def entries(
@@ -60,6 +77,9 @@ class RedisJournal:
         self._client.delete(self._list, self._seq)
 
 
+RATE_KEY_IDLE_MS = 3_600_000  # an account idle for an hour of real time loses its rate window
+
+
 class RedisRates:
     """Sliding windows of event times per key, a sorted set each, checked and counted by one script."""
 
@@ -70,12 +90,30 @@ class RedisRates:
         self._token = uuid.uuid4().hex[:12]  # members must be unique across processes, even at one `now`
         self._counter = itertools.count()
 
+    def _member(self, now: float) -> str:
+        return f"{now!r}:{self._token}:{next(self._counter)}"
+
+    @staticmethod
+    def hit_args(now: float, limit: float, window: float, member: str) -> list[str]:
+        """``HIT_RATE``'s arguments."""
+        # The TTL (real time) only sweeps idle keys: the window is virtual time, which may stand still (a frozen
+        # clock) while real seconds pass, so a short TTL would forget hits the window still holds.
+        ttl_ms = max(max(1, math.ceil(window * 1000)) * 2 + 1000, RATE_KEY_IDLE_MS)
+        return [repr(now - window), repr(limit), repr(now), member, str(ttl_ms)]
+
+    def early(self, rate: RateHit) -> EarlyHit | None:
+        """The early hit of ``rate`` (``RedisStore.clock_offset`` makes it); ``None`` outside a request's asyncio task
+        (nothing would take it)."""
+        owner = current_owner()
+        if owner is None:
+            return None
+        return EarlyHit(owner, self._prefix + rate.key, rate.limit, rate.window, self._member(rate.now), False)
+
     def hit(self, key: str, now: float, limit: float, window: float) -> bool:
-        member = f"{now!r}:{self._token}:{next(self._counter)}"
-        # The TTL is real time while `now` may be virtual (never slower): twice the window plus slack loses nothing.
-        ttl_ms = max(1, math.ceil(window * 1000)) * 2 + 1000
-        args = [repr(now - window), repr(limit), repr(now), member, str(ttl_ms)]
-        return bool(self._hit([self._prefix + key], args))
+        early = take_early_hit(self._prefix + key, limit, window)
+        if early is not None:  # made by the request's first round trip, at its `now`
+            return early
+        return bool(self._hit([self._prefix + key], self.hit_args(now, limit, window, self._member(now))))
 
     def clear(self) -> None:
         unlink_matching(self._client, self._prefix + "*")

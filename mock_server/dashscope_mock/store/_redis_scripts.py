@@ -11,6 +11,8 @@ on one Redis server, not on Redis Cluster.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "ADD_ITEM",
     "ADD_TASK",
@@ -174,11 +176,13 @@ if times ~= nil and tonumber(redis.call('HGET', KEYS[1], 'f:' .. ARGV[1]) or '0'
 return redis.call('HINCRBY', KEYS[1], 'f:' .. ARGV[1], 1)
 """
 
-# KEYS: seq counter, journal list. ARGV: the entry's JSON object without its seq, max entries kept. The seq.
+# KEYS: seq counter, journal list[, a rate window]. ARGV: the entry's JSON object without its seq, max entries kept[,
+# the member to take out of the window: a query's early rate hit (BEGIN_REQUEST) its handler never made]. The seq.
 RECORD_JOURNAL = """
 local seq = redis.call('INCR', KEYS[1])
 redis.call('RPUSH', KEYS[2], '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2))
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+if KEYS[3] then redis.call('ZREM', KEYS[3], ARGV[3]) end
 return seq
 """
 
@@ -191,9 +195,10 @@ return redis.call('LRANGE', KEYS[2], -count, -1)
 """
 
 # KEYS: the key's window zset. ARGV: cutoff (events at or before it left the window), limit, now, a unique member,
-# the zset's TTL in ms. 1 when counted.
+# the zset's TTL in ms (renewed by every hit, refused ones too). 1 when counted.
 HIT_RATE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
 if redis.call('ZCARD', KEYS[1]) >= (tonumber(ARGV[2]) or math.huge) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -217,15 +222,20 @@ end
 return value
 """
 
-# A request's first round trip: the clock offset (as READ_CLOCK), whether any fault is set, and the queried task.
-# KEYS: clock, re-seeded marker, faults hash, task hash (the clock key again when none). ARGV: floor, 1 with a task.
+# A request's first round trip: the clock offset (as READ_CLOCK), whether any fault is set, the queried task, the
+# state's secret (it signs result links), and a task query's rate hit (as HIT_RATE) when the offset is still the
+# floor (the `now` Python computed with it holds): 1 counted, 0 refused, -1 not tried.
+# KEYS: clock, re-seeded marker, faults hash, task hash (the clock key again when none), secret, rate window (the
+# clock key again when none). ARGV: floor, 1 with a task, then with a rate hit HIT_RATE's ARGV (else nothing).
 BEGIN_REQUEST = (
     "local offset = (function()\n"
     + READ_CLOCK
-    + """end)()
+    + "end)()\nlocal hit = -1\nif ARGV[3] and offset == ARGV[1] then hit = (function()\n"
+    + re.sub(r"ARGV\[(\d)\]", lambda arg: f"ARGV[{int(arg[1]) + 2}]", HIT_RATE.replace("KEYS[1]", "KEYS[6]"))
+    + """end)() end
 local task = false
 if ARGV[2] == '1' then task = redis.call('HGET', KEYS[4], 'd') end
-return {offset, redis.call('HLEN', KEYS[3]), task}
+return {offset, redis.call('HLEN', KEYS[3]), task, redis.call('GET', KEYS[5]), hit}
 """
 )
 

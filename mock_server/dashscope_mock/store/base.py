@@ -20,6 +20,7 @@ from ..domain.scripting import NO_FACTS, Fault, FaultFacts, JournalEntry, Operat
 __all__ = [
     "FaultKeeper",
     "JournalKeeper",
+    "RateHit",
     "RateWindows",
     "ScenarioKeeper",
     "Store",
@@ -36,6 +37,19 @@ class WorkItem:
 
     lane: str = ""
     limit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RateHit:
+    """A task query's rate hit (``RateWindows.hit``) that a store may make in the request's first round trip
+    (``Store.clock_offset``): ``now`` was read with the clock offset ``offset``, and holds only while the store's offset
+    still is that. The handler's own hit then takes the result (Redis: ``_redis_client.EarlyHit``)."""
+
+    key: str
+    now: float
+    limit: float
+    window: float
+    offset: float
 
 
 class WorkQueue(Protocol):
@@ -158,9 +172,10 @@ class Store(Protocol):
     def add_upload(self, record: UploadRecord) -> None: ...
     def get_upload(self, url: str) -> UploadRecord | None: ...
     def all_uploads(self) -> list[UploadRecord]: ...
-    def clock_offset(self, task_id: str | None = None) -> float:
+    def clock_offset(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
         """The shared clock offset, read first by every request of a shared store; ``task_id``: the task the request
-        queries, which a store may read in the same round trip (Redis) and answer ``get_task`` from for the request."""
+        queries, which a store may read in the same round trip (Redis) and answer ``get_task`` from for the request;
+        ``rate``: the query's rate hit, which such a store may make in that round trip too (others ignore it)."""
         ...
 
     def advance_clock(self, seconds: float) -> float:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..domain.records import TaskRecord, UploadRecord
-from .base import WorkItem
+from .base import RateHit, WorkItem
 from .memory_keepers import Faults, Journal, Scenarios
 
 __all__ = ["MemoryRates", "MemoryStore", "MemoryWork"]
@@ -230,7 +230,7 @@ class MemoryStore:
     def all_uploads(self) -> list[UploadRecord]:
         return list(self._uploads.values())
 
-    def clock_offset(self, task_id: str | None = None) -> float:
+    def clock_offset(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
         return self._offset
 
     def advance_clock(self, seconds: float) -> float:

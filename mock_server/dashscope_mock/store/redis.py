@@ -39,9 +39,9 @@ from dashscope_openapi import limits
 from ..domain.records import TaskRecord, UploadRecord
 from ..domain.scripting import NO_FACTS, Fault, FaultFacts, Operation, Scenario
 from . import _redis_scripts as lua
-from ._redis_client import ShortLock, Writes, connect, prefetch, prefetched, unlink_matching
+from ._redis_client import HotScript, ShortLock, Writes, connect, early_hit, prefetch, prefetched, unlink_matching
 from ._redis_keepers import RedisJournal, RedisRates
-from .base import WorkItem
+from .base import RateHit, WorkItem
 
 __all__ = ["RedisFaults", "RedisJournal", "RedisRates", "RedisScenarios", "RedisStore", "RedisWork"]
 
@@ -248,7 +248,7 @@ class RedisStore:
         self._add_task = self._client.register_script(lua.ADD_TASK)
         self._replace_task = self._client.register_script(lua.REPLACE_TASK)
         self._advance_clock = self._client.register_script(lua.ADVANCE_CLOCK)
-        self._begin = self._client.register_script(lua.BEGIN_REQUEST)
+        self._begin = HotScript(self._client, lua.BEGIN_REQUEST)
         self._writes = Writes()
         self.scenarios = RedisScenarios(self._client, PREFIX)
         self.faults = RedisFaults(self._client, PREFIX)
@@ -396,15 +396,26 @@ class RedisStore:
         texts = cast(list[str | None], self._client.mget([self._prefix + "upload:" + url for url in urls]))
         return [UploadRecord.from_json(text) for text in texts if text is not None]
 
-    def clock_offset(self, task_id: str | None = None) -> float:
+    def clock_offset(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
         """The shared offset, never below the latest this process knew while Redis has lost it (``READ_CLOCK``). The
-        request's first round trip: it also reads whether any fault is set and ``task_id``'s task, which ``get_task``
-        and ``faults.pick`` answer from for the rest of the request (``_redis_client.Prefetched``)."""
-        task_key = self._task(task_id) if task_id else self._clock_keys[0]
-        keys = [*self._clock_keys, self.faults.name, task_key]
-        offset, faults, task = self._begin(keys, [self._clock_text, "1" if task_id else "0"])
+        request's first round trip: it also reads whether any fault is set, ``task_id``'s task and the secret, which
+        ``get_task``, ``faults.pick`` and ``secret`` answer from for the rest of the request (``Prefetched``), and
+        makes ``rate``'s hit when the offset did not move (``rates.hit`` takes it: ``EarlyHit``)."""
+        keys = [*self._clock_keys, self.faults.name, self._task(task_id) if task_id else self._clock_keys[0]]
+        args = [self._clock_text, "1" if task_id else "0"]
+        early, window = None, self._clock_keys[0]
+        if rate is not None and rate.offset == float(self._clock_text):  # `now` was read with this offset
+            early = self.rates.early(rate)
+            if early is not None:
+                window = early.window
+                args += self.rates.hit_args(rate.now, rate.limit, rate.window, early.member)
+        keys += [self._prefix + "secret", window]
+        offset, faults, task, secret, hit = self._begin(keys, args)
         self._clock_text = str(offset)
-        prefetch(self._writes.count, int(faults), task_id, task)
+        prefetch(self._writes.count, int(faults), task_id, task, secret)
+        if early is not None and int(hit) >= 0:
+            early.counted = bool(int(hit))
+            early_hit(early)
         return float(self._clock_text)
 
     def advance_clock(self, seconds: float) -> float:
@@ -412,6 +423,9 @@ class RedisStore:
         return float(self._clock_text)
 
     def secret(self) -> str:
+        early = prefetched(self._writes.count)  # read by this request's first round trip
+        if early is not None and early.secret is not None:
+            return early.secret
         name = self._prefix + "secret"
         self._client.set(name, secrets.token_hex(32), nx=True)  # the first process to ask makes it
         return str(cast(str, self._client.get(name)))

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..domain.records import TaskRecord, UploadRecord
 from ..domain.scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
-from .base import FaultKeeper, JournalKeeper, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
+from .base import FaultKeeper, JournalKeeper, RateHit, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
 
 __all__ = ["SqliteStore"]
 
@@ -459,7 +459,7 @@ class SqliteStore:
     def all_uploads(self) -> list[UploadRecord]:
         return [UploadRecord.from_json(data) for (data,) in self._db.rows("SELECT data FROM uploads")]
 
-    def clock_offset(self, task_id: str | None = None) -> float:
+    def clock_offset(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
         return float(self._meta("clock_offset", "0"))
 
     def secret(self) -> str:
