@@ -14,6 +14,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+import httpx
+
 __all__ = ["free_port", "redis_server"]
 
 
@@ -22,6 +24,18 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_healthy(base: str, process: subprocess.Popen[str], timeout: float) -> None:
+    """Until ``base``'s ``/_mock/health`` answers 200; fails with the server's output when it exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, process.communicate()[1]
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/_mock/health", timeout=5).status_code == 200:
+                return
+        assert time.monotonic() < deadline, "no health answer in time"
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager

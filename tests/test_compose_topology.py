@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from .services import free_port, redis_server
+from .services import free_port, redis_server, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG_GUARD = 120.0  # seconds: only turns a hang into a failure
@@ -72,14 +72,7 @@ def replica(service: dict[str, Any], variables: dict[str, str], redis_url: str, 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + HANG_GUARD
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/_mock/health", timeout=5).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "no health answer in time"
-            time.sleep(0.1)
+        wait_healthy(base, process, HANG_GUARD)
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):

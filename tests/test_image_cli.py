@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 
 from dashscope_mock.cli import control_token, state_folders, unwritable_folder
 
-from .services import free_port
+from .services import free_port, wait_healthy
 
 HANG_GUARD = 120.0  # seconds: only turns a hang into a failure
 TOKEN_ENV = "DASHSCOPE_MOCK_CONTROL_TOKEN"
@@ -57,14 +56,7 @@ def served(*args: str, env: dict[str, str]) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + HANG_GUARD
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/_mock/health", timeout=5).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "no health answer in time"
-            time.sleep(0.1)
+        wait_healthy(base, process, HANG_GUARD)
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):

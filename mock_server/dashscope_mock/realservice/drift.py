@@ -40,7 +40,7 @@ from .recording import Recording, RecordingError, defaults, load_recordings
 
 __all__ = ["MAX_RECORDINGS", "TOLERANCE_FACTOR", "TOLERANCE_SECONDS", "Report", "build_report", "run"]
 
-MAX_RECORDINGS = 10_000
+MAX_RECORDINGS = int(defaults()["drift_max_recordings"])
 TOLERANCE_SECONDS = 5.0
 TOLERANCE_FACTOR = 2.0
 Threshold = Literal["critical", "warning", "info", "never"]

@@ -57,7 +57,7 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
-ANSWER_MAX_BYTES = 16 * 1024 * 1024  # an API answer (JSON, an OSS XML): far above any the service sends
+ANSWER_MAX_BYTES = int(defaults()["answer_max_bytes"])
 FINDINGS_KEPT = 10_000
 
 

@@ -11,6 +11,8 @@ from typing import Any, cast
 
 import redis
 
+from dashscope_openapi import load_control_spec
+
 from ..domain.scripting import JOURNAL_MAX, JournalEntry
 from . import _redis_scripts as lua
 from ._redis_client import (
@@ -77,7 +79,7 @@ class RedisJournal:
         self._client.delete(self._list, self._seq)
 
 
-RATE_KEY_IDLE_MS = 3_600_000  # an account idle for an hour of real time loses its rate window
+RATE_KEY_IDLE_MS = int(float(load_control_spec()["x-redis"]["rate_key_idle_seconds"]) * 1000)
 
 
 class RedisRates:
