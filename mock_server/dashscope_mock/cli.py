@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import ENV_PREFIX, SETTINGS, MockConfig
+from .config import ENV_PREFIX, SETTINGS, MockConfig, unknown_variables
 from .realservice.commands import add_commands, run_drift, run_proxy
 
 __all__ = ["app_from_env", "is_loopback_host", "main"]
@@ -212,6 +212,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["CONTROL_TOKEN"] = token
     for name, value in env.items():
         os.environ[ENV_PREFIX + name] = value
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        print(
+            f"dashscope-mock: {', '.join(unknown)}: no such setting (see dashscope-mock serve --help)", file=sys.stderr
+        )
+        return 2
     try:
         config = MockConfig.from_env()  # fail here, naming the setting, not in each worker
     except ValueError as error:

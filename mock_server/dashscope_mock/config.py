@@ -18,7 +18,7 @@ from dashscope_openapi import limits, load_control_spec
 from .domain.clock import clock_latest
 from .plugins import ModelTiming, Profile
 
-__all__ = ["ENV_PREFIX", "SETTINGS", "MockConfig", "Setting", "parse_concurrency"]
+__all__ = ["ENV_PREFIX", "SETTINGS", "MockConfig", "Setting", "parse_concurrency", "unknown_variables"]
 
 ENV_PREFIX = "DASHSCOPE_MOCK_"
 
@@ -133,8 +133,23 @@ class MockConfig:
         return cls(**values)  # type: ignore[arg-type]
 
 
+_ON, _OFF = frozenset({"on", "1", "true", "yes"}), frozenset({"off", "0", "false", "no"})
+
+
 def _on(text: str) -> bool:
-    return text.strip().lower() in {"on", "1", "true", "yes"}
+    word = text.strip().lower()
+    if word not in _ON | _OFF:
+        raise ValueError(f"{text!r} is neither on nor off")
+    return word in _ON
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.strip() not in choices:
+            raise ValueError(f"{text!r} is not one of {', '.join(choices)}")
+        return text.strip()
+
+    return parse
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -159,7 +174,14 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("profile", "PROFILE", str, "--profile", "timings: fast (default) or realistic", ("fast", "realistic")),
+    Setting(
+        "profile",
+        "PROFILE",
+        _one_of("fast", "realistic"),
+        "--profile",
+        "timings: fast (default) or realistic",
+        ("fast", "realistic"),
+    ),
     Setting(
         "state",
         "STATE",
@@ -262,7 +284,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "replay_strict",
         "REPLAY_MODE",
-        lambda text: text.strip().lower() == "strict",
+        lambda text: _one_of("lenient", "strict")(text) == "strict",
         "--replay-mode",
         "strict: a submit no recording matches gets 400 Mock.ReplayUnmatched (default lenient: simulated as usual)",
         ("lenient", "strict"),
@@ -275,3 +297,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lease_seconds", "LEASE_SECONDS", float),
     Setting("queue_max", "QUEUE_MAX", int),
 )
+# DASHSCOPE_MOCK_* variables that are not MockConfig fields: the CLI's log level and token file, the image's health
+# check URL, the fast path's switch (``make bench``) and compose's image name.
+OTHER_VARIABLES = frozenset({"LOG_LEVEL", "CONTROL_TOKEN_FILE", "HEALTH_URL", "FAST_PATH", "IMAGE"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``DASHSCOPE_MOCK_*`` variables of ``environ`` that no setting reads (a misspelt one would do nothing)."""
+    known = {setting.env for setting in SETTINGS} | OTHER_VARIABLES
+    return sorted(name for name in environ if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :] not in known)

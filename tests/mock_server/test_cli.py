@@ -82,3 +82,24 @@ def test_a_setting_that_cannot_be_read_is_refused_naming_its_option_and_variable
         monkeypatch.delenv(cli.ENV_PREFIX + name)
     assert cli.main(["serve", "--port", "0", "--media-checks", "off", "--media-workers", "many"]) == 2
     assert "--media-workers (DASHSCOPE_MOCK_MEDIA_WORKERS): invalid literal for int()" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("DASHSCOPE_MOCK_MEDIA_CHECK", "off", "DASHSCOPE_MOCK_MEDIA_CHECK: no such setting"),
+        ("DASHSCOPE_MOCK_REPLAY_MODE", "strct", "--replay-mode (DASHSCOPE_MOCK_REPLAY_MODE): 'strct' is not one of"),
+        ("DASHSCOPE_MOCK_RATE_LIMIT", "of", "--rate-limit (DASHSCOPE_MOCK_RATE_LIMIT): 'of' is neither on nor off"),
+        ("DASHSCOPE_MOCK_PROFILE", "realstic", "--profile (DASHSCOPE_MOCK_PROFILE): 'realstic' is not one of"),
+    ],
+)
+def test_a_misspelt_variable_or_value_is_refused_at_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str, said: str
+) -> None:
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not start"))
+    for name in ("MEDIA_CHECKS", "LOG_LEVEL"):
+        monkeypatch.setenv(cli.ENV_PREFIX + name, "")
+        monkeypatch.delenv(cli.ENV_PREFIX + name)
+    monkeypatch.setenv(variable, value)
+    assert cli.main(["serve", "--port", "0", "--media-checks", "off"]) == 2
+    assert said in capsys.readouterr().err
