@@ -220,24 +220,32 @@ def render(data: dict[str, Any], out: list[str], nproc: str) -> None:
         f"A task query on Redis state costs {commands:.1f} Redis commands (`INFO stats` over the measured run, the "
         "commands inside Lua scripts included) in 2 round trips (tests/mock_server/test_redis_hot_path.py counts "
         "them): one Lua script for the clock offset, whether any fault is set, the task, the secret signing its "
-        "result link and the key's query limit; one for the journal entry. Before issue 27's profile: 5 (the rate "
-        "window apart, and a SET NX + GET of the secret for every SUCCEEDED task, which the count of 3 had missed). "
-        "Each is bounded (x-redis of openapi/mock-control.yaml: 1 s timeouts, a breaker answering 503 while Redis "
-        "is down). "
-        f"The server pays for them in CPU ({_per_query(state['redis'])} µs per query against "
-        f"{_per_query(state['memory'])} µs on memory state; the two scripts are packed and sent without redis-py's "
-        "per-call machinery, `_redis_client.HotScript`: about 30 µs of CPU per call instead of 90) and in waiting: "
-        "the synchronous client blocks the event loop for each round trip, so the process is busy only "
-        f"{_cores(state['redis'])} of a core. CPU columns: CPU seconds of the process (`/proc/<pid>/stat`) over the "
-        "run's wall time.",
+        "result link and the key's query limit; one for the journal entry. Both are awaited on `redis.asyncio` "
+        "(`store/_redis_async.py`), on one connection per event loop that the concurrent requests share: the event "
+        "loop never waits on Redis, and the replies of several requests come in one read. Each is bounded (x-redis "
+        "of openapi/mock-control.yaml: 1 s timeouts, a breaker answering 503 while Redis is down). The server pays "
+        f"for them in CPU: {_per_query(state['redis'])} µs per query against {_per_query(state['memory'])} µs on "
+        f"memory state, the process busy {_cores(state['redis'])} of a core. CPU columns: CPU seconds of the process "
+        "(`/proc/<pid>/stat`) over the run's wall time.",
         f"- Two processes on one Redis / one process: **{processes['ratio']:.2f}x** "
         f"({processes['two_requests_per_second']:,.0f} vs {processes['one']['requests_per_second']:,.0f} req/s), "
-        "every query answered from the shared state (the tasks were all submitted through the first process).",
+        "every query answered from the shared state (the tasks were all submitted through the first process). Per "
+        f"core of server CPU, two processes do **{_per_core_ratio(processes):.2f}x** what one does: Redis is not "
+        "what limits them here, the cores are.",
         f"- This machine has only {nproc} CPUs, shared by the server process(es), `redis-server` and wrk itself: "
         "more processes here soon compete for those two cores; the figure is not one of replicas on separate hosts "
         "(each with its own cores, sharing only Redis).",
         "",
     ]
+
+
+def _per_core_ratio(processes: dict[str, Any]) -> float:
+    """Queries per second per core of server CPU, two processes over one."""
+    both = sum(row.get("server_cores", float("nan")) for row in processes["two"])
+    one = processes["one"]
+    return float(
+        (processes["two_requests_per_second"] / both) / (one["requests_per_second"] / one.get("server_cores", 1.0))
+    )
 
 
 def _per_query(row: dict[str, Any]) -> str:

@@ -49,7 +49,24 @@ def render_soak(soak: dict[str, Any], out: list[str], machine: str) -> None:
     edge = soak.get("edge")
     if edge:
         _edge(edge, out)
+    redis_kill = soak.get("redis_kill")
+    if redis_kill:
+        _redis_kill(redis_kill, out)
     out += ["", soak.get("notes", ""), ""]
+
+
+def _redis_kill(row: dict[str, Any], out: list[str]) -> None:
+    out.append(
+        f"- Redis killed under load (Redis state, AOF everysec): kill -9 of redis-server and a restart on its AOF, "
+        f"down {row['down_seconds']:.1f} s, while clients submitted and queried: {row['answers']:,d} answers, "
+        f"{row['answers_while_down']:,d} of them while Redis was down ({row['status_503_while_down']:,d} x 503 in the "
+        f"service's JSON, the slowest in {row['max_seconds_while_down']:.3f} s, p99 "
+        f"{row['p99_seconds_while_down']:.3f} s); `text/plain` answers: {row['text_plain']}, other 5xx: "
+        f"{row['other_5xx']}, socket errors: {row['socket_errors']}. Acknowledged submits: {row['acknowledged']:,d}; "
+        f"of the {row['acknowledged_before_last_second']:,d} acknowledged more than one second before the kill "
+        f"(AOF everysec's promise), lost: {row['lost']}; of the {row['acknowledged_in_last_second']:,d} in the last "
+        f"second, lost: {row['lost_of_last_second']} (the promise allows them)."
+    )
 
 
 def _counts(counts: dict[str, int]) -> str:

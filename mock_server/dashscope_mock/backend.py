@@ -160,9 +160,10 @@ class Backend:
             workers=workers,
             lease_seconds=self.config.engine("lease_seconds"),
             shared=self.store.shared,
+            call=self.store.call if self.store.remote else None,
         )
         self.tasks.kick = self.pool.kick
-        self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after)
+        self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after, self.store.call)
         self.sync_clock()
 
     # ------------------------------------------------------------------ time, ids, auth
@@ -172,17 +173,22 @@ class Backend:
     def format_time(self, epoch: float) -> str:
         return format_service_time(epoch, self.tz)
 
-    def sync_clock(self, task_id: str | None = None, query_key: str | None = None) -> None:
-        """Adopt the store's clock offset (a shared store: every worker and replica sees the same time); ``task_id``:
-        the task a query asks for, read in the same round trip (``Store.clock_offset``), and ``query_key`` the
-        account whose query limit the store may count in it (``check_query_rate`` then takes that count). The offset
+    def sync_clock(self) -> None:
+        """Adopt the store's clock offset (a shared store: every worker and replica sees the same time). The offset
         never goes back but by a reset: a Redis that lost it is re-seeded from the latest one this process knew."""
+        if self.store.shared and isinstance(self.clock, VirtualClock):
+            self.clock.set_offset(self.store.clock_offset())
+
+    async def begin_request(self, task_id: str | None = None, query_key: str | None = None) -> None:
+        """``sync_clock`` as a request's first state read, awaited (``Store.begin_request``); ``task_id``: the task a
+        query asks for, read in the same round trip, and ``query_key`` the account whose query limit the store may
+        count in it (``check_query_rate`` then takes that count)."""
         if self.store.shared and isinstance(self.clock, VirtualClock):
             rate = None
             if query_key is not None and self.config.rate_limit:
                 clock = self.clock
                 rate = RateHit(query_key, clock.now(), self.rates.qps, WINDOW_SECONDS, clock.offset)
-            self.clock.set_offset(self.store.clock_offset(task_id, rate))
+            self.clock.set_offset(await self.store.begin_request(task_id, rate))
 
     def advance(self, seconds: float) -> float:
         """Move the virtual clock forward; ``ValueError`` for anything but a finite, non-negative number."""

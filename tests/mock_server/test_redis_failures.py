@@ -25,6 +25,8 @@ import pytest
 import redis
 
 from dashscope_mock.domain.errors import StateUnavailable
+from dashscope_mock.domain.keys import account
+from dashscope_mock.store import task_scope
 from dashscope_mock.store.redis import RedisStore
 from dashscope_openapi import load_control_spec
 
@@ -106,8 +108,14 @@ def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
     return answer, time.monotonic() - started
 
 
-def submit(base: str) -> httpx.Response:
-    return httpx.post(base + SUBMIT, json=BODY, headers={**HEADERS, "X-DashScope-Async": "enable"}, timeout=30)
+def submit(base: str, key: str = KEY) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {key}", "X-DashScope-Async": "enable"}
+    return httpx.post(base + SUBMIT, json=BODY, headers=headers, timeout=30)
+
+
+# The lock a submit of KEY's liveportrait tasks takes (``transaction(task_scope(...))``): what a replica that died
+# while submitting for that key leaves.
+KEY_LOCK = "dashscope-mock:lock:" + task_scope(account(KEY), "liveportrait")
 
 
 def query(base: str, task_id: str) -> httpx.Response:
@@ -228,15 +236,18 @@ def test_redis_paused_answers_bounded_and_stateless_unaffected() -> None:
 
 
 def test_stale_lock_costs_submits_at_most_the_bound() -> None:
-    """What a replica killed while holding the lock leaves (here with a TTL longer than the mock's own, as in the
-    issue): submits answer a bounded 503 until it expires, everything else answers as usual meanwhile."""
+    """What a replica killed while holding a key's lock leaves (here with a TTL longer than the mock's own, as in the
+    issue): that key's submits answer a bounded 503 until it expires; other keys' submits and everything else answer
+    as usual meanwhile."""
     with redis_process() as server, serve(server.url) as mock:
         task_id = task_id_of(submit(mock.base))
         client = server.client()
-        client.set("dashscope-mock:lock", "x", px=4000)
+        client.set(KEY_LOCK, "x", px=4000)
         try:
             for _ in range(3):
                 assert_unavailable(*timed(lambda: submit(mock.base)), "submit on a stale lock")
+            other, seconds = timed(lambda: submit(mock.base, "sk-redis-failures-other-key"))
+            assert other.status_code == 200 and seconds <= STATELESS_BOUND, (other.text, seconds)
             for call in (lambda: query(mock.base, task_id), lambda: httpx.get(mock.base + "/_mock/clock", timeout=30)):
                 answer, seconds = timed(call)
                 assert answer.status_code == 200 and seconds <= STATELESS_BOUND, (answer.text, seconds)
@@ -259,7 +270,7 @@ def test_replica_killed_holding_the_lock_costs_the_other_one_ttl() -> None:
                     run.result()
         client = server.client()
         try:
-            client.set("dashscope-mock:lock", "killed-holder", px=int(ttl * 1000))
+            client.set(KEY_LOCK, "killed-holder", px=int(ttl * 1000))
             killed_at = time.monotonic()
             task_id: str | None = None
             while task_id is None:

@@ -1,8 +1,9 @@
 """The task query's hot path on Redis state (issue 27): two round trips, and the same answers as every store.
 
 The request's first round trip (``BEGIN_REQUEST``) reads the clock offset, whether any fault is set, the task and the
-secret that signs its result link, and counts the key's query limit; the second writes the journal entry. Both go
-through ``_redis_client.HotScript`` (EVALSHA without redis-py's per-call machinery).
+secret that signs its result link, and counts the key's query limit; the second writes the journal entry. Both are
+awaited on the asynchronous client (``_redis_async``: EVALSHA packed by ``_redis_client.HotScript``), never sent by the
+blocking one.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.asyncio.connection import AbstractConnection as AsyncConnection
 from redis.connection import AbstractConnection
 
 from dashscope_mock import mock_dashscope
@@ -43,20 +45,28 @@ def _succeeded_task(mock: MockDashScope, key: str = "sk-hotpath-00000001") -> st
     return task_id
 
 
-def _sends(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every command (or pipeline) any connection sends from now on, packed."""
-    sent: list[bytes] = []
-    original = AbstractConnection.send_packed_command
+def _sends(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bytes]]:
+    """Every command (or pipeline) any connection sends from now on, packed, with the client that sent it."""
+    sent: list[tuple[str, bytes]] = []
+    blocking, awaited = AbstractConnection.send_packed_command, AsyncConnection.send_packed_command
+
+    def packed(command: Any) -> bytes:
+        return b"".join(command) if isinstance(command, list) else bytes(command)
 
     def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
-        sent.append(b"".join(command) if isinstance(command, list) else bytes(command))
-        original(self, command, check_health)  # type: ignore[no-untyped-call]
+        sent.append(("blocking", packed(command)))
+        blocking(self, command, check_health)  # type: ignore[no-untyped-call]
+
+    async def counting_async(self: AsyncConnection, command: Any, check_health: bool = True) -> None:
+        sent.append(("async", packed(command)))
+        await awaited(self, command, check_health)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    monkeypatch.setattr(AsyncConnection, "send_packed_command", counting_async)
     return sent
 
 
-def test_a_task_query_is_two_round_trips_with_its_signed_result_link(
+def test_a_task_query_is_two_awaited_round_trips_with_its_signed_result_link(
     mock: MockDashScope, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task_id = _succeeded_task(mock)
@@ -71,7 +81,8 @@ def test_a_task_query_is_two_round_trips_with_its_signed_result_link(
             output = answer.json()["output"]
             assert output["task_status"] == "SUCCEEDED"
             counts.append(len(sent))
-            assert all(b"EVALSHA" in command for command in sent), [command[:80] for command in sent]
+            assert all(b"EVALSHA" in command for _, command in sent), [command[:80] for _, command in sent]
+            assert all(client == "async" for client, _ in sent), sent
     assert min(counts) == 2, counts
     # the link is signed with the state's secret: it downloads
     url = output.get("video_url") or output["results"]["video_url"]

@@ -202,6 +202,17 @@ class MockApp:
         loop = asyncio.get_running_loop()
         started = loop.time()
 
+        recorded = False
+
+        async def record() -> None:
+            """The journal entry, once: before the answer's last part (a client that has the answer finds it in the
+            journal, whichever replica it asks), or at the end when no answer was finished."""
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                elapsed_ms = (loop.time() - started) * 1000.0
+                await self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
+
         async def send_wrapper(message: Any) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -209,15 +220,17 @@ class MockApp:
                 response_headers = MutableHeaders(scope=message)
                 if service and "x-request-id" not in response_headers:
                     response_headers["X-Request-ID"] = context.request_id
+            elif not message.get("more_body", False):
+                await record()
             await send(message)
 
         try:
             if not stateless:  # the first state read, within the error path: a Redis down answers 503 below
                 if operation == "getTask":  # the task and the key's query limit in the same round trip
                     key = context.key
-                    backend.sync_clock(resolved.params.get("task_id"), account(key) if key else None)
+                    await backend.begin_request(resolved.params.get("task_id"), account(key) if key else None)
                 else:
-                    backend.sync_clock()
+                    await backend.begin_request()
                 arrival = backend.now()
             denied = unreadable or guard(backend.config, scope, headers, method, path, control)
             if denied is not None:  # unreadable, a foreign Host, the control plane without its token, cross-site
@@ -230,7 +243,12 @@ class MockApp:
             answer: Callable[[Any], Awaitable[None]] = send_wrapper  # a fault around the answer wraps it
             if not control and not stateless:
                 facts, receive = await _fault_facts(context, scope, resolved.params, receive, arrival)
-                faults = backend.faults.pick(method, path, operation, facts)
+                store = backend.store
+                faults = (
+                    []
+                    if store.knows_no_faults()
+                    else await store.call(backend.faults.pick, method, path, operation, facts)
+                )
                 for fault in faults:  # the journal names what touched the request (verification shows it)
                     context.add_note(f"fault #{fault.id} ({fault.kind})")
                 if faults:
@@ -264,11 +282,10 @@ class MockApp:
             await send_wrapper({"type": "http.response.start", "status": code, "headers": raw})
             await send_wrapper({"type": "http.response.body", "body": body})
         finally:
+            await record()
             release_request(token)
-            elapsed_ms = (loop.time() - started) * 1000.0
-            self._record(context, scope, original_path, arrival, status, elapsed_ms, service)
             if not control:
-                self._log(context, scope, original_path, status, elapsed_ms)
+                self._log(context, scope, original_path, status, (loop.time() - started) * 1000.0)
 
     def _untyped_body(self, operation: str | None, headers: Mapping[str, str]) -> bool:
         """A body (or a required one) without ``Content-Type``: refused as a body of the wrong type is, not parsed
@@ -313,30 +330,25 @@ class MockApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _record(
+    async def _record(
         self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float, service: bool
     ) -> None:
         if not service:
             return
         with contextlib.suppress(StateUnavailable):  # the state is down: this entry is lost with it
-            self._write_journal(context, scope, path, arrival, status, ms)
-
-    def _write_journal(
-        self, context: RequestContext, scope: Any, path: str, arrival: float, status: int, ms: float
-    ) -> None:
-        self.backend.journal.record(
-            method=context.method,
-            path=path,
-            query=scope.get("query_string", b"").decode("latin-1"),
-            operation=context.operation,
-            key=account(context.key) if context.key else None,
-            status=status,
-            time=arrival,
-            time_text=self.backend.format_time(arrival),
-            request_id=context.assigned_request_id,
-            duration_ms=round(ms, 3),
-            note=context.note,
-        )
+            await self.backend.store.record_request(
+                method=context.method,
+                path=path,
+                query=scope.get("query_string", b"").decode("latin-1"),
+                operation=context.operation,
+                key=account(context.key) if context.key else None,
+                status=status,
+                time=arrival,
+                time_text=self.backend.format_time(arrival),
+                request_id=context.assigned_request_id,
+                duration_ms=round(ms, 3),
+                note=context.note,
+            )
 
     @staticmethod
     def _log(context: RequestContext, scope: Any, path: str, status: int, ms: float) -> None:

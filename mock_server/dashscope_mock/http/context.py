@@ -7,13 +7,17 @@ handler read it with ``current_request()``. ``bearer_key`` is the one parser of 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ..backend import Backend
 
-__all__ = ["RequestContext", "bearer_key", "current_request", "use_request"]
+__all__ = ["RequestContext", "bearer_key", "current_request", "state_work", "use_request"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def bearer_key(value: str | None) -> str | None:
@@ -80,3 +84,14 @@ def use_request(context: RequestContext) -> contextvars.Token[RequestContext]:
 
 def release_request(token: contextvars.Token[RequestContext]) -> None:
     _CONTEXT.reset(token)
+
+
+def state_work(handler: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """A handler doing synchronous work on the state, as an async handler that runs it where it cannot block the event
+    loop (``Store.call``: a worker thread when the state is on the network, inline otherwise)."""
+
+    @functools.wraps(handler)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await current_request().backend.store.call(functools.partial(handler, *args, **kwargs))
+
+    return run

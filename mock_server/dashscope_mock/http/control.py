@@ -25,7 +25,7 @@ from ..backend import Backend
 from ..domain.errors import XML, ApiError, oss_error, oss_xml
 from ..domain.keys import account
 from . import views
-from .context import bearer_key, current_request
+from .context import bearer_key, current_request, state_work
 from .events import EventStream, shutdown_probe
 from .feed import ChangeFeed, clock_body, dashboard_settings, task_item
 from .routing import CONTROL_BASE as CONTROL_PREFIX
@@ -46,16 +46,19 @@ async def get_health() -> Answer:
     return OK, 200
 
 
-async def reset() -> Answer:
+@state_work
+def reset() -> Answer:
     _backend().reset()
     return OK, 200
 
 
-async def get_clock() -> Answer:
+@state_work
+def get_clock() -> Answer:
     return clock_body(_backend()), 200
 
 
-async def advance_clock(body: dict[str, Any]) -> Answer:
+@state_work
+def advance_clock(body: dict[str, Any]) -> Answer:
     backend = _backend()
     try:
         backend.advance(body["seconds"])
@@ -66,11 +69,13 @@ async def advance_clock(body: dict[str, Any]) -> Answer:
     return clock_body(backend), 200
 
 
-async def list_scenarios() -> Answer:
+@state_work
+def list_scenarios() -> Answer:
     return views.data_view(_backend().scenarios.list()), 200
 
 
-async def create_scenario(body: dict[str, Any]) -> Answer:
+@state_work
+def create_scenario(body: dict[str, Any]) -> Answer:
     backend = _backend()
     model = body["model"]
     try:
@@ -93,22 +98,26 @@ async def create_scenario(body: dict[str, Any]) -> Answer:
     return scenario.as_dict(), 201
 
 
-async def clear_scenarios() -> Answer:
+@state_work
+def clear_scenarios() -> Answer:
     _backend().scenarios.clear()
     return OK, 200
 
 
-async def delete_scenario(scenario_id: int) -> Answer:
+@state_work
+def delete_scenario(scenario_id: int) -> Answer:
     if not _backend().scenarios.remove(scenario_id):
         raise ApiError(404, "NotFound", f"No scenario {scenario_id}.")
     return OK, 200
 
 
-async def list_faults() -> Answer:
+@state_work
+def list_faults() -> Answer:
     return views.data_view(_backend().faults.list()), 200
 
 
-async def create_fault(body: dict[str, Any]) -> Answer:
+@state_work
+def create_fault(body: dict[str, Any]) -> Answer:
     fields = {k: v for k, v in body.items() if k != "times"}
     try:
         fault = _backend().add_fault(times=body.get("times", 1), **fields)
@@ -117,12 +126,14 @@ async def create_fault(body: dict[str, Any]) -> Answer:
     return fault.as_dict(), 201
 
 
-async def clear_faults() -> Answer:
+@state_work
+def clear_faults() -> Answer:
     _backend().faults.clear()
     return OK, 200
 
 
-async def delete_fault(fault_id: int) -> Answer:
+@state_work
+def delete_fault(fault_id: int) -> Answer:
     if not _backend().faults.remove(fault_id):
         raise ApiError(404, "NotFound", f"No fault {fault_id}.")
     return OK, 200
@@ -132,7 +143,8 @@ async def get_catalogue() -> Answer:
     return views.catalogue_view(load_spec()["x-models"], error_catalogue().entries), 200
 
 
-async def list_tasks(key: str | None = None, model: str | None = None) -> Answer:
+@state_work
+def list_tasks(key: str | None = None, model: str | None = None) -> Answer:
     backend = _backend()
     base_url = current_request().base_url
     tasks = [
@@ -143,7 +155,8 @@ async def list_tasks(key: str | None = None, model: str | None = None) -> Answer
     return {"data": tasks}, 200
 
 
-async def get_mock_task(task_id: str) -> Answer:
+@state_work
+def get_mock_task(task_id: str) -> Answer:
     backend = _backend()
     record = backend.store.get_task(task_id)
     if record is None:
@@ -155,7 +168,8 @@ async def get_mock_task(task_id: str) -> Answer:
     return views.task_detail(item, record, snap, timeline, backend.format_time), 200
 
 
-async def list_requests(
+@state_work
+def list_requests(
     operation: str | None = None,
     key: str | None = None,
     path_contains: str | None = None,
@@ -168,12 +182,14 @@ async def list_requests(
     return views.data_view(entries), 200
 
 
-async def clear_requests() -> Answer:
+@state_work
+def clear_requests() -> Answer:
     _backend().journal.clear()
     return OK, 200
 
 
-async def get_result(
+@state_work
+def get_result(
     file_name: str, Expires: int | None = None, OSSAccessKeyId: str | None = None, Signature: str | None = None
 ) -> Any:
     """A result link: signed and expiring, as the service's OSS links; the control plane (its token) needs none."""

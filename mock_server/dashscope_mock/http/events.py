@@ -57,7 +57,8 @@ async def event_stream(
     deadline = loop.time() + max_seconds
     quiet_since = loop.time()
     while True:
-        chunk = b"".join(views.sse_frame(name, data) for name, data in feed.poll())
+        events = await feed.backend.store.call(feed.poll)  # never blocking the event loop on the state
+        chunk = b"".join(views.sse_frame(name, data) for name, data in events)
         if not chunk and loop.time() - quiet_since >= keepalive:
             chunk = KEEP_ALIVE
         if chunk:

@@ -14,7 +14,7 @@ from ..domain.keys import account
 from ..seam import policy_note
 from ..services.uploads import OSS_RESOLVE_HEADER, key_id
 from . import views
-from .context import current_request
+from .context import current_request, state_work
 
 __all__ = ["HANDLERS", "Answer"]
 
@@ -37,7 +37,8 @@ def _oss_resolve() -> bool:
     return current_request().header(OSS_RESOLVE_HEADER) == "enable"
 
 
-async def create_video_synthesis(body: dict[str, Any]) -> Answer:
+@state_work
+def create_video_synthesis(body: dict[str, Any]) -> Answer:
     context = current_request()
     record = context.backend.tasks.submit(
         _key(), body, oss_resolve=_oss_resolve(), request_id=context.request_id, note=context.add_note
@@ -46,6 +47,13 @@ async def create_video_synthesis(body: dict[str, Any]) -> Answer:
 
 
 async def get_task(task_id: str) -> Answer:
+    backend = current_request().backend
+    if backend.store.answers_query(task_id):  # read by the request's first round trip: no state call left to make
+        return _get_task(task_id)
+    return await backend.store.call(_get_task, task_id)
+
+
+def _get_task(task_id: str) -> Answer:
     context = current_request()
     backend, key = context.backend, _key()
     backend.check_query_rate(key)
@@ -58,12 +66,14 @@ async def get_task(task_id: str) -> Answer:
     return _answer(views.task_output(task_id, record, snap, model, result_url=url, format_time=backend.format_time))
 
 
-async def cancel_task(task_id: str) -> Answer:
+@state_work
+def cancel_task(task_id: str) -> Answer:
     current_request().backend.tasks.cancel(_key(), task_id)
     return _answer({})
 
 
-async def list_tasks(**query: Any) -> Answer:
+@state_work
+def list_tasks(**query: Any) -> Answer:
     backend = current_request().backend
     found = backend.tasks.listed(_key(), query, views.list_status)
     items = [views.list_item(record, snap, region=backend.config.region, key_id=key_id) for record, snap in found]
@@ -85,7 +95,8 @@ async def detect_face(body: dict[str, Any]) -> Answer:
     return _answer(views.detect_answer(backend.registry.detector(str(body["model"])), outcome))
 
 
-async def get_upload_policy(action: str, model: str) -> Answer:
+@state_work
+def get_upload_policy(action: str, model: str) -> Answer:
     context = current_request()
     backend, key = context.backend, _key()
     if backend.config.rate_limit:  # x-limits.uploads.policy_qps_per_model, off with the task-query limit

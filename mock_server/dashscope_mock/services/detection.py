@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ..domain.errors import catalogue_error
@@ -19,8 +19,14 @@ CHECK_FAMILIES = ("InvalidFile", "InvalidImage")
 
 class DetectService:
     def __init__(
-        self, media: Media, uploads: UploadService, scenarios: ScenarioKeeper, retry_after_seconds: int
+        self,
+        media: Media,
+        uploads: UploadService,
+        scenarios: ScenarioKeeper,
+        retry_after_seconds: int,
+        call: Callable[..., Awaitable[Any]],
     ) -> None:
+        self.call = call  # the store's (``Store.call``)
         self.media = media
         self.uploads = uploads
         self.scenarios = scenarios
@@ -36,7 +42,17 @@ class DetectService:
         note: Callable[[str], None] | None = None,
     ) -> DetectOutcome:
         """Check the image; ``strict`` keeps uploads to their own model (``--strict-fields``), ``note`` takes what the
-        request's journal entry should say about an ``oss://`` image (refused and why, or resolved by a leniency)."""
+        request's journal entry should say about an ``oss://`` image (refused and why, or resolved by a leniency).
+        State calls run where they cannot block the event loop (``Store.call``)."""
+        prepared = await self.call(self._prepare, key, body, oss_resolve, strict, note)
+        if isinstance(prepared, DetectOutcome):
+            return prepared
+        return await self.media.detect(prepared)
+
+    def _prepare(
+        self, key: str, body: Mapping[str, Any], oss_resolve: bool, strict: bool, note: Callable[[str], None] | None
+    ) -> DetectOutcome | DetectJob:
+        """A scripted outcome, or the job with its ``oss://`` image resolved."""
         model = str(body["model"])
         image_url = str((body.get("input") or {}).get("image_url", ""))
         scenario = self.scenarios.take(model, "detect", [image_url])
@@ -53,7 +69,6 @@ class DetectService:
             if resolution.file_url is None:
                 raise catalogue_error("InvalidURL", model=model, reason="detect_download")
             image_url = resolution.file_url
-        job = DetectJob(
+        return DetectJob(
             model=model, image_url=image_url, parameters=body.get("parameters") or {}, oss_resolve=oss_resolve
         )
-        return await self.media.detect(job)

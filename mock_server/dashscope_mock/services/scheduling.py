@@ -10,7 +10,7 @@ from ..config import MockConfig
 from ..domain.lifecycle import planned_end
 from ..domain.records import TaskRecord
 from ..plugins import ModelTiming
-from ..store import Store, update_task
+from ..store import Store, task_scope, update_task
 
 __all__ = ["Scheduler"]
 
@@ -49,7 +49,7 @@ class Scheduler:
             return
         now = self.now()
         timing = self.timing(model)
-        with self.store.transaction():
+        with self.store.transaction(task_scope(key, model)):
             ends: list[float] = []
             for record in self.store.queue(key, model):
                 if record.canceled_at is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..domain.records import TaskRecord
-from ..seam import RecordedOutcome
+from ..seam import MediaJob, RecordedOutcome
 from ..store import JournalKeeper, Store, update_task
 from .media_runner import Runner
 from .scheduling import Scheduler
@@ -49,12 +49,19 @@ class TaskWork:
         return True
 
     async def work(self, task_id: str) -> None:
-        """Run a claimed task's media work and record the outcome (unless the task ended meanwhile)."""
+        """Run a claimed task's media work and record the outcome (unless the task ended meanwhile). State calls run
+        where they cannot block the event loop (``Store.call``)."""
+        job = await self.store.call(self._job, task_id)
+        if job is None:
+            return
+        outcome = await self.runner.run(job)
+        await self.store.call(self.complete, task_id, outcome)
+
+    def _job(self, task_id: str) -> MediaJob | None:
         record = self.store.get_task(task_id)
         if record is None or record.known_at is not None or self.tasks.snapshot(record).status in TERMINAL:
-            return  # canceled while queued, timed out, deleted, or already worked by a worker that died late
-        outcome = await self.runner.run(self.tasks.job(record))
-        self.complete(task_id, outcome)
+            return None  # canceled while queued, timed out, deleted, or already worked by a worker that died late
+        return self.tasks.job(record)
 
     def complete(self, task_id: str, outcome: RecordedOutcome) -> TaskRecord | None:
         """Record a media outcome in one compare-and-set; dropped (and journaled) when the task already ended."""

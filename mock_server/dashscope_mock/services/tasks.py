@@ -26,7 +26,7 @@ from ..domain.scripting import Scenario
 from ..plugins import ModelTiming
 from ..realservice.replay import Replays, replayed_task
 from ..seam import MediaJob, RecordedOutcome
-from ..store import ScenarioKeeper, Store, WorkItem, update_task
+from ..store import ScenarioKeeper, Store, WorkItem, task_scope, update_task
 from .media_runner import Runner
 from .scheduling import Scheduler
 from .uploads import OSS_PREFIX, Resolution, UploadService, key_id
@@ -128,7 +128,7 @@ class TaskService:
         if plan is not None:  # a recorded refusal raises; else the task shows the recorded statuses, no media work
             if note is not None:
                 note(f"replayed from {plan.source}")
-            with self.store.transaction():
+            with self.store.transaction(task_scope(key, model)):
                 seq = self.store.next_seq()
                 record = replayed_task(plan, self.ids.task_id(seq), seq, key, body, self.now(), request_id, oss_resolve)
                 self.store.add_task(record, None)
@@ -142,7 +142,7 @@ class TaskService:
         extra = dict(scenario.extra_seconds) if scenario is not None else {}
         durations = tuple(seconds + float(extra.get(name, 0.0)) for name, seconds in timing.phases)
         earliest = now + timing.pending + float(extra.get("PENDING", 0.0))
-        with self.store.transaction():
+        with self.store.transaction(task_scope(key, model)):  # the key's tasks of the model, not every submit
             seq = self.store.next_seq()
             record = TaskRecord(
                 task_id=self.ids.task_id(seq),
@@ -184,7 +184,7 @@ class TaskService:
         limit = self.config.concurrency_for(record.model)
         if limit is None:
             return WorkItem()
-        return WorkItem(lane=f"{record.key}/{record.model}", limit=limit)
+        return WorkItem(lane=task_scope(record.key, record.model), limit=limit)
 
     def _submit_failure(
         self, record: TaskRecord, scenario: Scenario | None, urls: list[str], note: Callable[[str], None] | None

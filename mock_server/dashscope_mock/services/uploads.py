@@ -148,7 +148,16 @@ class UploadService:
 
     async def store_upload(self, fields: Mapping[str, str], read: Callable[[int], Awaitable[bytes]]) -> UploadRecord:
         """The OSS form POST: check the signed policy and the object name, then stream the file (``read(n)``) to disk,
-        refusing it as soon as it passes the size limit; kept as ``oss://<key>``."""
+        refusing it as soon as it passes the size limit; kept as ``oss://<key>``. State calls run where they cannot
+        block the event loop (``Store.call``)."""
+        url, model, owner, path = await self.store.call(self._accept_upload, fields)
+        size = await _stream_to(path, read, int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024)
+        record = UploadRecord(url=url, model=model, owner=owner, created_at=self.now(), path=str(path), size=size)
+        await self.store.call(self.store.add_upload, record)
+        return record
+
+    def _accept_upload(self, fields: Mapping[str, str]) -> tuple[str, str, str, Path]:
+        """The checks of ``store_upload`` before the file is read: its url, model, owner and path on disk."""
         policy = fields.get("policy", "")
         if not hmac.compare_digest(self._sign(policy).encode(), fields.get("Signature", "").encode()):
             raise oss_error("signature")
@@ -178,10 +187,7 @@ class UploadService:
         # On disk under a hash of the key (a client's name is never a path), with the name's extension kept.
         suffix = Path(name).suffix if _SAFE_SUFFIX.fullmatch(Path(name).suffix) else ""
         path = self.files_dir / "uploads" / f"{short_hash(object_key, 32)}{suffix}"
-        size = await _stream_to(path, read, int(limits()["uploads"]["max_file_size_mb"]) * 1024 * 1024)
-        record = UploadRecord(url=url, model=model, owner=str(meta["owner"]), created_at=now, path=str(path), size=size)
-        self.store.add_upload(record)
-        return record
+        return url, model, str(meta["owner"]), path
 
     def resolve(self, url: str, model: str, key: str, *, oss_resolve: bool, strict: bool = False) -> Resolution:
         """The ``file://`` URL of an ``oss://`` upload the caller may use, or why not.

@@ -7,6 +7,10 @@ then ends. Claims are held
 under a lease in wall-clock seconds: with a shared store (SQLite, Redis) a ticker renews this process's leases and
 looks for work from elsewhere: items another process queued, and items whose worker died (kill -9, a lost host),
 whose lease ran out. So after a restart every unfinished task is worked on again, by whichever process is up.
+
+Queue calls go through ``call`` (``Store.call``): on a state on the network (Redis) they run on a worker thread, and a
+worker claims its item there, never blocking the event loop; ``kick`` and ``close`` may be called from such a thread
+(a submit's handler runs on one) and hand themselves to the pool's loop.
 """
 
 from __future__ import annotations
@@ -19,12 +23,19 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from ..store import WorkQueue
 
 __all__ = ["WorkPool"]
 
 logger = logging.getLogger("dashscope_mock.work")
+
+T = TypeVar("T")
+
+
+async def _inline(work: Callable[..., T], *args: Any) -> T:
+    return work(*args)
 
 
 class WorkPool:
@@ -37,8 +48,12 @@ class WorkPool:
         workers: int,
         lease_seconds: float,
         shared: bool,
+        call: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
         self.queue = queue
+        # Where queue calls run (``Store.call``); ``None``: inline, and a kick claims there and then.
+        self.call = call or _inline
+        self.claims_inline = call is None
         self.handler = handler
         self.on_claimed = on_claimed
         self.workers = max(1, workers)
@@ -74,15 +89,25 @@ class WorkPool:
         """Start up to ``count`` more workers within capacity (a submit queued one item: one)."""
         loop = self._bind()
         if loop is None:
+            self._on_loop(self.kick, count)
             return
         self.start_ticker()
         for _ in range(min(count, self.workers - len(self._running))):
-            task_id = self._claim()
-            if task_id is None:
-                return
+            task_id = None
+            if self.claims_inline:  # the item is claimed there and then: the task shows RUNNING from now on
+                task_id = self._claim()
+                if task_id is None:
+                    return
             task = loop.create_task(self._work(task_id))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
+
+    def _on_loop(self, action: Callable[..., None], *args: Any) -> None:
+        """``action`` called off the pool's loop (a state call's worker thread): handed to that loop."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(action, *args)
 
     def _claim(self) -> str | None:
         task_id = self.queue.claim(self.owner, time.time(), self.lease_seconds)
@@ -100,8 +125,8 @@ class WorkPool:
         if loop is not None:
             self._ticker = loop.create_task(self._tick())
 
-    async def _work(self, first: str) -> None:
-        task_id: str | None = first
+    async def _work(self, first: str | None) -> None:
+        task_id = first if first is not None else await self.call(self._claim)
         while task_id is not None:
             try:
                 await self.handler(task_id)
@@ -111,10 +136,10 @@ class WorkPool:
                 logger.exception("work on task %s failed; it is retried when its lease runs out", task_id)
                 self.errors.append(error)
             else:
-                self.queue.finish(task_id)
+                await self.call(self.queue.finish, task_id)
             finally:
                 self._in_flight.discard(task_id)
-            task_id = self._claim()
+            task_id = await self.call(self._claim)
 
     async def _tick(self) -> None:
         period = max(0.05, self.lease_seconds / 3)
@@ -122,8 +147,10 @@ class WorkPool:
             await asyncio.sleep(period)
             try:
                 if self._in_flight:
-                    self.queue.renew(self.owner, sorted(self._in_flight), time.time(), self.lease_seconds)
-                if len(self._running) < self.workers and len(self.queue) > len(self._in_flight):
+                    await self.call(
+                        self.queue.renew, self.owner, sorted(self._in_flight), time.time(), self.lease_seconds
+                    )
+                if len(self._running) < self.workers and await self.call(len, self.queue) > len(self._in_flight):
                     self.kick(self.workers)
             except Exception:
                 logger.exception("the work pool's ticker failed; it tries again")
@@ -137,10 +164,13 @@ class WorkPool:
             if not running:
                 return
             await asyncio.gather(*running, return_exceptions=True)
-            if not len(self.queue) or self._claims == claims:
+            if not await self.call(len, self.queue) or self._claims == claims:
                 return
 
     def close(self) -> None:
+        if self._loop is not None and self._bind() is None and self._loop.is_running():  # off the pool's loop
+            self._on_loop(self.close)
+            return
         for task in [*self._running, *([self._ticker] if self._ticker else [])]:
             with contextlib.suppress(RuntimeError):  # its loop may be closed already
                 task.cancel()

@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .base import FaultKeeper, JournalKeeper, RateWindows, ScenarioKeeper, Store, WorkItem, WorkQueue, update_task
+from .base import (
+    FaultKeeper,
+    JournalKeeper,
+    RateWindows,
+    ScenarioKeeper,
+    Store,
+    WorkItem,
+    WorkQueue,
+    task_scope,
+    update_task,
+)
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
@@ -29,6 +39,7 @@ __all__ = [
     "WorkItem",
     "WorkQueue",
     "open_store",
+    "task_scope",
     "update_task",
 ]
 

@@ -7,15 +7,17 @@ socket, so a dead or paused Redis costs a request at most one timeout, and the e
 moment it failed. When Redis answers again the idle connections are dropped (they may be sockets of a Redis that
 restarted) and calls go through again: the mock recovers by itself.
 
-``ShortLock``: the lock of ``transaction()``, held ``lock_ttl_seconds`` and renewed by a thread of its holder every
-third of it, taken within ``lock_wait_seconds`` or ``StateUnavailable``. After a wait ran out, the next requests do
-not wait again until the lock's remaining TTL (read then) has passed: a holder that died costs the others one TTL of
-that lock, and no request waits on it more than once.
+``ShortLocks``: the locks of ``transaction(scope)``, one per scope (a key's tasks of a model: what a submit plans
+against), held ``lock_ttl_seconds`` and renewed by a thread of their holder every third of it, taken within
+``lock_wait_seconds`` or ``StateUnavailable``. After a wait ran out, the next requests do not wait on that lock again
+until its remaining TTL (read then) has passed: a holder that died costs the others one TTL on the scopes it held,
+nothing elsewhere, and no request waits on it more than once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import dataclasses
@@ -23,8 +25,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 import redis
 from redis.backoff import NoBackoff
@@ -40,25 +42,30 @@ from dashscope_openapi import load_control_spec
 from ..domain.errors import StateUnavailable
 
 __all__ = [
+    "BLOCKING_ON_LOOP",
     "Breaker",
     "EarlyHit",
     "GuardedRedis",
     "HotScript",
     "Prefetched",
-    "ShortLock",
+    "ShortLocks",
     "Writes",
     "connect",
     "current_owner",
     "early_hit",
+    "note_blocking",
     "prefetch",
     "prefetched",
+    "run_for",
     "settings",
     "take_early_hit",
     "unlink_matching",
     "untaken_hit",
 ]
 
+T = TypeVar("T")
 CHUNK = 1000  # keys per UNLINK
+BUSY_MAX = 4096  # locks remembered as held by another (``ShortLocks``)
 
 logger = logging.getLogger("dashscope_mock")
 
@@ -76,6 +83,7 @@ class Prefetched:
     task_id: str | None
     task: str | None  # the task's JSON (None: no such task)
     secret: str | None = None  # the state's secret (None: not made yet)
+    rated: bool = True  # the query's rate hit was made with it, or none was asked for
 
 
 @dataclasses.dataclass
@@ -105,18 +113,32 @@ _PREFETCHED: contextvars.ContextVar[Prefetched | None] = contextvars.ContextVar(
 _EARLY_HIT: contextvars.ContextVar[EarlyHit | None] = contextvars.ContextVar("redis_early_hit", default=None)
 
 
+_OFFLOADED = threading.local()  # on a thread of ``run_for``: the asyncio task it works for
+
+
 def current_owner() -> object:
-    """The asyncio task running (a request's), ``None`` on a thread without an event loop."""
+    """The asyncio task running (a request's), or the one a thread of ``run_for`` works for; else ``None``."""
     try:
         return asyncio.current_task()
     except RuntimeError:  # a thread without an event loop
-        return None
+        return getattr(_OFFLOADED, "owner", None)
 
 
-def prefetch(writes: int, faults: int, task_id: str | None, task: str | None, secret: str | None = None) -> None:
+def run_for(owner: object, work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` on this thread as if on ``owner``'s asyncio task: it sees what that request read first."""
+    _OFFLOADED.owner = owner
+    try:
+        return work(*args)
+    finally:
+        _OFFLOADED.owner = None
+
+
+def prefetch(
+    writes: int, faults: int, task_id: str | None, task: str | None, secret: str | None = None, rated: bool = True
+) -> None:
     """Keep what the request's first round trip read (and forget an earlier request's early hit)."""
     owner = current_owner()
-    _PREFETCHED.set(None if owner is None else Prefetched(owner, writes, faults, task_id, task, secret))
+    _PREFETCHED.set(None if owner is None else Prefetched(owner, writes, faults, task_id, task, secret, rated))
     _EARLY_HIT.set(None)
 
 
@@ -171,9 +193,9 @@ def _options() -> dict[str, Any]:
 class Breaker:
     """Open after a failed call; closed again by a background PING that answers (``url``'s own connection)."""
 
-    def __init__(self, url: str, on_recovery: Any) -> None:
+    def __init__(self, url: str, on_recovery: Callable[[], None]) -> None:
         self._url = url
-        self._on_recovery = on_recovery
+        self.on_recovery = [on_recovery]  # called on the probe's thread when Redis answers again
         self._lock = threading.Lock()
         self.open = False
         self.trips = 0
@@ -204,7 +226,8 @@ class Breaker:
                 except (redis.RedisError, OSError):
                     client.connection_pool.disconnect()
                     continue
-                self._on_recovery()
+                for recovered in self.on_recovery:
+                    recovered()
                 with self._lock:
                     self.open = False
                 logger.warning("Redis state answers again")
@@ -216,6 +239,24 @@ class Breaker:
         self._closed.set()
 
 
+BLOCKING_ON_LOOP: collections.Counter[str] = collections.Counter()  # commands sent from an event loop (see below)
+
+
+def note_blocking(command: str) -> None:
+    """A blocking Redis call made on a thread that runs an event loop: it stalls every request of that loop for its
+    round trip. The server's state work runs on ``Store.call``'s threads, so this is a defect: logged once per
+    command and counted (tests assert none)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a thread without an event loop: blocking is what it is for
+    if not BLOCKING_ON_LOOP[command]:
+        logger.warning(
+            "blocking Redis call %s on the event loop (a defect: it stalls every request meanwhile)", command
+        )
+    BLOCKING_ON_LOOP[command] += 1
+
+
 class GuardedPipeline(Pipeline):
     """A pipeline whose ``execute`` is bounded and guarded like every call of ``GuardedRedis``."""
 
@@ -224,6 +265,7 @@ class GuardedPipeline(Pipeline):
     def execute(self, raise_on_error: bool = True) -> list[Any]:
         if not self.command_stack:
             return []
+        note_blocking("pipeline")
         self.breaker.check()
         try:
             return super().execute(raise_on_error)
@@ -238,6 +280,7 @@ class GuardedRedis(redis.Redis):
     breaker: Breaker
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
+        note_blocking(str(args[0]) if args else "?")
         self.breaker.check()
         try:
             return super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
@@ -254,29 +297,36 @@ class GuardedRedis(redis.Redis):
 class HotScript:
     """A Lua script of the hot path (a request's first round trip, its journal entry): one EVALSHA packed here and sent
     on a connection of the client's pool, without redis-py's per-call machinery (half the CPU of a call). Bounded and
-    guarded as every ``GuardedRedis`` call; a Redis that lost the script (restarted, flushed) is given it again."""
+    guarded as every ``GuardedRedis`` call; a Redis that lost the script (restarted, flushed) is given it again. The
+    asynchronous client (``_redis_async``) sends the same packed command."""
 
     def __init__(self, client: GuardedRedis, script: str) -> None:
         self._client, self._script = client, script
         sha = hashlib.sha1(script.encode(), usedforsecurity=False).hexdigest().encode()
         self._head = b"$7\r\nEVALSHA\r\n$%d\r\n%s\r\n" % (len(sha), sha)
+        body = script.encode()
+        self._inline_head = b"$4\r\nEVAL\r\n$%d\r\n%s\r\n" % (len(body), body)
 
-    def __call__(self, keys: Sequence[str], args: Sequence[str]) -> Any:
-        try:
-            return self._call(keys, args)
-        except NoScriptError:
-            self._client.script_load(self._script)
-            return self._call(keys, args)
-
-    def _call(self, keys: Sequence[str], args: Sequence[str]) -> Any:
+    def packed(self, keys: Sequence[str], args: Sequence[str], *, inline: bool = False) -> bytes:
+        """The command as sent: EVALSHA, or with ``inline`` EVAL of the script itself (which Redis then keeps)."""
         parts = [
             b"*%d\r\n" % (3 + len(keys) + len(args)),
-            self._head,
+            self._inline_head if inline else self._head,
             b"$%d\r\n%d\r\n" % (len(str(len(keys))), len(keys)),
         ]
         for item in (*keys, *args):
             data = item.encode()
             parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        return b"".join(parts)
+
+    def __call__(self, keys: Sequence[str], args: Sequence[str]) -> Any:
+        try:
+            return self._call(self.packed(keys, args))
+        except NoScriptError:
+            return self._call(self.packed(keys, args, inline=True))
+
+    def _call(self, packed: bytes) -> Any:
+        note_blocking("EVALSHA")
         client = self._client
         client.breaker.check()
         pool = client.connection_pool
@@ -286,7 +336,7 @@ class HotScript:
             client.breaker.trip(error)
             raise StateUnavailable(str(error)) from error
         try:
-            connection.send_packed_command([b"".join(parts)], check_health=False)  # type: ignore[no-untyped-call]
+            connection.send_packed_command([packed], check_health=False)  # type: ignore[no-untyped-call]
             return connection.read_response()
         except ResponseError:
             raise  # an error reply: the connection is fine
@@ -311,27 +361,31 @@ def connect(url: str) -> GuardedRedis:
     return client
 
 
-class ShortLock:
-    """The lock named ``name``: see the module docstring."""
+class ShortLocks:
+    """The locks of ``transaction(scope)``, each named ``prefix + scope``: see the module docstring."""
 
-    def __init__(self, client: GuardedRedis, name: str) -> None:
+    def __init__(self, client: GuardedRedis, prefix: str) -> None:
         limits = settings()
-        self._client, self.name = client, name
+        self._client, self.prefix = client, prefix
         self.ttl, self.wait = limits["lock_ttl_seconds"], limits["lock_wait_seconds"]
         self._held: set[Lock] = set()
         self._guard = threading.Condition()
         self._renewer: threading.Thread | None = None
-        self._busy_until = 0.0  # monotonic: a wait ran out; until then one attempt, no wait
+        self._busy_until: dict[str, float] = {}  # monotonic, per lock: a wait ran out; until then one try, no wait
         self._stopped = threading.Event()
 
-    def acquire(self) -> Lock:
-        lock: Lock = self._client.lock(self.name, timeout=self.ttl, sleep=0.005, thread_local=False)
-        fail_fast = time.monotonic() < self._busy_until
+    def acquire(self, scope: str) -> Lock:
+        name = self.prefix + scope
+        lock: Lock = self._client.lock(name, timeout=self.ttl, sleep=0.005, thread_local=False)
+        fail_fast = time.monotonic() < self._busy_until.get(name, 0.0)
         if not lock.acquire(blocking=not fail_fast, blocking_timeout=self.wait):
             if not fail_fast:
-                remaining = int(self._client.pttl(self.name))
-                self._busy_until = time.monotonic() + max(0, remaining) / 1000.0
-            raise StateUnavailable(f"the Redis state's lock {self.name!r} stayed taken for {self.wait:g} s")
+                remaining = int(self._client.pttl(name))
+                if len(self._busy_until) >= BUSY_MAX:  # bounded: forget past ones
+                    now = time.monotonic()
+                    self._busy_until = {k: v for k, v in self._busy_until.items() if v > now}
+                self._busy_until[name] = time.monotonic() + max(0, remaining) / 1000.0
+            raise StateUnavailable(f"the Redis state's lock {name!r} stayed taken for {self.wait:g} s")
         with self._guard:
             if not self._held:
                 self._guard.notify()  # the renewer waits for a first held lock
@@ -372,10 +426,12 @@ class ShortLock:
 
 
 def unlink_matching(client: redis.Redis, pattern: str, keep: Sequence[str] = ()) -> None:
-    """Delete the keys matching ``pattern`` (SCAN + UNLINK in batches: never FLUSHDB, other data may share the db)."""
+    """Delete the keys matching ``pattern`` but those starting with one of ``keep`` (SCAN + UNLINK in batches: never
+    FLUSHDB, other data may share the db)."""
     batch: list[str] = []
+    kept = tuple(keep)
     for name in client.scan_iter(match=pattern, count=CHUNK):
-        if name not in keep:
+        if not name.startswith(kept):
             batch.append(cast(str, name))
         if len(batch) >= CHUNK:
             client.unlink(*batch)

@@ -12,12 +12,13 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..domain.records import TaskRecord, UploadRecord
 from ..domain.scripting import NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
 
 __all__ = [
+    "AwaitsInline",
     "FaultKeeper",
     "JournalKeeper",
     "RateHit",
@@ -26,8 +27,11 @@ __all__ = [
     "Store",
     "WorkItem",
     "WorkQueue",
+    "task_scope",
     "update_task",
 ]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,11 @@ class Store(Protocol):
         ...
 
     @property
+    def remote(self) -> bool:
+        """Its calls wait on a network (Redis): made off the event loop (``call``), never blocking it."""
+        ...
+
+    @property
     def files_dir(self) -> Path | None:
         """Where uploads and results live beside this state when no ``--upload-dir`` says (a SQLite file's
         ``<file>.files``); ``None``: a temporary folder of the mock's own."""
@@ -152,7 +161,10 @@ class Store(Protocol):
     @property
     def work(self) -> WorkQueue: ...
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]: ...
+    def transaction(self, scope: str = "") -> contextlib.AbstractContextManager[None]:
+        """Hold off other holders of ``scope`` (a key's tasks of a model: ``task_scope``) in every process."""
+        ...
+
     def next_seq(self) -> int: ...
     def add_task(self, record: TaskRecord, work: WorkItem | None = None) -> None: ...
     def replace_task(self, record: TaskRecord) -> bool:
@@ -178,6 +190,30 @@ class Store(Protocol):
         ``rate``: the query's rate hit, which such a store may make in that round trip too (others ignore it)."""
         ...
 
+    async def begin_request(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
+        """``clock_offset`` as a request's first state read, awaited: a store on the network (Redis) never blocks the
+        event loop for it."""
+        ...
+
+    async def record_request(self, **fields: Any) -> None:
+        """``journal.record`` of a request's entry, awaited (as ``begin_request``)."""
+        ...
+
+    def answers_query(self, task_id: str) -> bool:
+        """Whether the request's first round trip (``begin_request``) read all a query of ``task_id`` needs (its task,
+        the secret, its rate hit): then its handler makes no state call and runs inline."""
+        ...
+
+    def knows_no_faults(self) -> bool:
+        """Whether the request's first round trip saw that no fault is set (then none is picked, without a call)."""
+        ...
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)``, synchronous work on this state, where it cannot block the event loop: inline for a store
+        whose calls never wait on a network, on a worker thread of the store's for one that does (Redis). It sees the
+        request's context and what the request's first round trip read."""
+        ...
+
     def advance_clock(self, seconds: float) -> float:
         """Add ``seconds`` to the shared clock offset; the new offset."""
         ...
@@ -194,6 +230,37 @@ class Store(Protocol):
 
     def clear(self) -> None: ...
     def close(self) -> None: ...
+
+
+def task_scope(key: str, model: str) -> str:
+    """The ``transaction`` scope of a key's tasks of a model: what a submit's start is planned against (its lane)."""
+    return f"{key}/{model}"
+
+
+class AwaitsInline:
+    """The awaited calls of ``Store`` for a store whose calls never wait on a network (memory, a local SQLite file):
+    made inline."""
+
+    journal: JournalKeeper
+    remote = False
+
+    def clock_offset(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
+        raise NotImplementedError
+
+    async def begin_request(self, task_id: str | None = None, rate: RateHit | None = None) -> float:
+        return self.clock_offset(task_id, rate)
+
+    async def record_request(self, **fields: Any) -> None:
+        self.journal.record(**fields)
+
+    async def call(self, work: Callable[..., T], *args: Any) -> T:
+        return work(*args)
+
+    def answers_query(self, task_id: str) -> bool:
+        return True
+
+    def knows_no_faults(self) -> bool:
+        return False
 
 
 def update_task(store: Store, task_id: str, change: Callable[[TaskRecord], bool]) -> TaskRecord | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ..domain.records import TaskRecord, UploadRecord
-from .base import RateHit, WorkItem
+from .base import AwaitsInline, RateHit, WorkItem
 from .memory_keepers import Faults, Journal, Scenarios
 
 __all__ = ["MemoryRates", "MemoryStore", "MemoryWork"]
@@ -135,7 +135,7 @@ class MemoryRates:
             self._windows.clear()
 
 
-class MemoryStore:
+class MemoryStore(AwaitsInline):
     """``secret``: the signing secret to start with (default: random), for side-by-side comparisons in tests."""
 
     files_dir = None  # a temporary folder of the mock's own (a shared one: --upload-dir)
@@ -159,8 +159,8 @@ class MemoryStore:
         self._generation = secrets.token_hex(8)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        with self._lock:
+    def transaction(self, scope: str = "") -> Iterator[None]:
+        with self._lock:  # one lock for every scope: memory calls never wait
             yield
 
     def next_seq(self) -> int:

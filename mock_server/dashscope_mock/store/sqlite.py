@@ -21,7 +21,7 @@ from typing import Any
 
 from ..domain.records import TaskRecord, UploadRecord
 from ..domain.scripting import JOURNAL_MAX, NO_FACTS, Fault, FaultFacts, JournalEntry, Operation, Scenario
-from .base import FaultKeeper, JournalKeeper, RateHit, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
+from .base import AwaitsInline, FaultKeeper, JournalKeeper, RateHit, RateWindows, ScenarioKeeper, WorkItem, WorkQueue
 
 __all__ = ["SqliteStore"]
 
@@ -365,7 +365,7 @@ class _SqliteWork:
         self._db.run("DELETE FROM work")
 
 
-class SqliteStore:
+class SqliteStore(AwaitsInline):
     """All the state in one SQLite file (WAL mode; read-then-write inside ``BEGIN IMMEDIATE``)."""
 
     shared = True
@@ -383,8 +383,8 @@ class SqliteStore:
         self.rates: RateWindows = _SqliteRates(self._db)
         self.work: WorkQueue = self._work
 
-    def transaction(self) -> contextlib.AbstractContextManager[None]:
-        return self._db.transaction()
+    def transaction(self, scope: str = "") -> contextlib.AbstractContextManager[None]:
+        return self._db.transaction()  # SQLite writes one at a time: every scope
 
     def _meta(self, name: str, default: str) -> str:
         row = self._db.row("SELECT value FROM meta WHERE name = ?", (name,))
