@@ -220,6 +220,8 @@ def _fresh_mock(bench: dict[str, Any], out: list[str]) -> None:
     ]
 
 
+IMAGES = Path(__file__).parent / "results" / "container_images.md"
+
 NARRATIVE = """## What was measured, what was changed, what is left
 
 **Profile first.** cProfile of the in-process app and py-spy of the served one: a task query cost ~550 µs of CPU in
@@ -306,6 +308,8 @@ def render() -> Path:
     if suite:
         render_test_suite(suite, out)
     out.append(NARRATIVE)
+    # Measured by hand (`make image`, `make image-test` need buildah): kept beside the results, not regenerated.
+    out.append(IMAGES.read_text())
     DOC.write_text("\n".join(out).rstrip() + "\n")
     if bench:
         plot(bench)
