@@ -95,7 +95,7 @@ class WorkPool:
         for _ in range(min(count, self.workers - len(self._running))):
             task_id = None
             if self.claims_inline:  # the item is claimed there and then: the task shows RUNNING from now on
-                task_id = self._claim()
+                task_id = self._claimed(self._claim())
                 if task_id is None:
                     return
             task = loop.create_task(self._work(task_id))
@@ -110,11 +110,17 @@ class WorkPool:
                 loop.call_soon_threadsafe(action, *args)
 
     def _claim(self) -> str | None:
+        """Claim the next item on this thread (inline, or a ``call`` thread for a state on the network)."""
         task_id = self.queue.claim(self.owner, time.time(), self.lease_seconds)
+        if task_id is not None:
+            self.on_claimed(task_id)
+        return task_id
+
+    def _claimed(self, task_id: str | None) -> str | None:
+        """Count a claim, on the loop (the ticker reads what is in flight there)."""
         if task_id is not None:
             self._claims += 1
             self._in_flight.add(task_id)
-            self.on_claimed(task_id)
         return task_id
 
     def start_ticker(self) -> None:
@@ -126,7 +132,7 @@ class WorkPool:
             self._ticker = loop.create_task(self._tick())
 
     async def _work(self, first: str | None) -> None:
-        task_id = first if first is not None else await self.call(self._claim)
+        task_id = first if first is not None else self._claimed(await self.call(self._claim))
         while task_id is not None:
             try:
                 await self.handler(task_id)
@@ -139,7 +145,7 @@ class WorkPool:
                 await self.call(self.queue.finish, task_id)
             finally:
                 self._in_flight.discard(task_id)
-            task_id = await self.call(self._claim)
+            task_id = self._claimed(await self.call(self._claim))
 
     async def _tick(self) -> None:
         period = max(0.05, self.lease_seconds / 3)
