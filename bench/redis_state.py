@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 CONNECTIONS = 16
-ROUNDS = 3  # pairs of runs, in turns; the median pair is reported
+ROUNDS = 5  # pairs of runs, in turns; the median pair is reported
 T = TypeVar("T")
 
 
