@@ -16,11 +16,12 @@ run to the next (its cores are shared), more than the difference measured.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import os
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +39,43 @@ if TYPE_CHECKING:
 CONNECTIONS = 16
 ROUNDS = 5  # pairs of runs, in turns; the median pair is reported
 T = TypeVar("T")
+
+
+CGROUP_CPU = Path("/sys/fs/cgroup/cpu")  # cgroup v1's cpu controller, where this machine's kernel offers it
+REPLICA_CORES = 0.5  # (c): the CPU each server process may use
+
+
+@contextlib.contextmanager
+def _cpu_budget(pids: Sequence[int], cores: float) -> Iterator[bool]:
+    """Hold each of ``pids`` to ``cores`` of CPU (a cgroup v1 CFS quota of its own) until the block ends: replicas on
+    hosts of their own, each with the same CPU, sharing only Redis. Yields whether it could (root and a writable
+    cgroup v1 cpu hierarchy); without, nothing is held."""
+    groups: list[Path] = []
+    try:
+        for pid in pids:
+            group = CGROUP_CPU / f"dashscope-bench-{pid}"
+            group.mkdir()
+            groups.append(group)
+            period = int((group / "cpu.cfs_period_us").read_text())
+            (group / "cpu.cfs_quota_us").write_text(str(int(period * cores)))
+            (group / "cgroup.procs").write_text(str(pid))
+    except OSError:
+        _release(groups)
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _release(groups)
+
+
+def _release(groups: list[Path]) -> None:
+    for group in groups:
+        with contextlib.suppress(OSError):
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    (CGROUP_CPU / "cgroup.procs").write_text(pid)
+            group.rmdir()
 
 
 def _serve(port: int, state: str) -> AbstractContextManager[subprocess.Popen[bytes]]:
@@ -139,13 +177,25 @@ def _both(urls: tuple[str, str], rotations: tuple[list[Prepared], list[Prepared]
 
 
 def _two_processes(
-    redis_url: str, *, seconds: float, warmup: float, keys: int, log: Callable[[str], None]
-) -> dict[str, Any]:
-    """(b) two processes on one Redis vs one of them alone, in turns as (a), the median of ``ROUNDS`` pairs."""
+    redis_url: str,
+    *,
+    seconds: float,
+    warmup: float,
+    keys: int,
+    log: Callable[[str], None],
+    budget: float | None = None,
+) -> dict[str, Any] | None:
+    """(b) two processes on one Redis vs one of them alone, in turns as (a), the median of ``ROUNDS`` pairs; (c) with
+    ``budget``: each process held to that many cores (``_cpu_budget``; ``None`` when this machine cannot)."""
     ports = free_port(), free_port()
     urls = f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
     redis_pid = _info(redis_url, "server", "process_id")
-    with _serve(ports[0], redis_url) as first_server, _serve(ports[1], redis_url) as second_server:
+    with contextlib.ExitStack() as stack:
+        first_server = stack.enter_context(_serve(ports[0], redis_url))
+        second_server = stack.enter_context(_serve(ports[1], redis_url))
+        if budget is not None and not stack.enter_context(_cpu_budget([first_server.pid, second_server.pid], budget)):
+            log("  no writable cgroup v1 cpu hierarchy: not measured")
+            return None
         pids = [first_server.pid, second_server.pid, redis_pid]
         queries = _prefill(urls[0], keys)
         shared = httpx.get(urls[1] + queries[0].path, headers=queries[0].headers, timeout=10)
@@ -196,9 +246,15 @@ def measure(
         state = _state_ratio(redis_url, seconds=seconds, warmup=warmup, keys=keys, log=log)
     with redis_server() as redis_url:  # a fresh Redis: (a)'s tasks and rate windows do not weigh on (b)
         processes = _two_processes(redis_url, seconds=seconds, warmup=warmup, keys=keys, log=log)
+    assert processes is not None  # measured whenever no CPU budget is asked for
+    log(f"  each server process held to {REPLICA_CORES:g} core:")
+    with redis_server() as redis_url:
+        budgeted = _two_processes(redis_url, seconds=seconds, warmup=warmup, keys=keys, log=log, budget=REPLICA_CORES)
     return {
         "state": state,
         "processes": processes,
+        "budgeted": budgeted,
+        "replica_cores": REPLICA_CORES,
         "_workload": {"keys": keys, "connections": CONNECTIONS, "seconds": seconds, "warmup": warmup},
     }
 
@@ -264,11 +320,32 @@ def render(data: dict[str, Any], out: list[str], nproc: str) -> None:
         "every query answered from the shared state (the tasks were all submitted through the first process). Per "
         f"core of server CPU, two processes do **{_per_core_ratio(processes):.2f}x** what one does: Redis is not "
         "what limits them here, the cores are.",
+        _budgeted_line(data),
         f"- This machine has only {nproc} CPUs, shared by the server process(es), `redis-server` and wrk itself: "
         "more processes here soon compete for those two cores; the figure is not one of replicas on separate hosts "
         "(each with its own cores, sharing only Redis).",
         "",
     ]
+
+
+def _budgeted_line(data: dict[str, Any]) -> str:
+    """(c): two processes / one, each held to the same CPU (replicas on hosts of their own)."""
+    budgeted, cores = data.get("budgeted"), data.get("replica_cores", REPLICA_CORES)
+    if not budgeted:
+        return (
+            f"- Each server process held to {cores:g} core: not measured (this machine offers no writable cgroup v1 "
+            "cpu hierarchy)."
+        )
+    one, two = budgeted["one"], budgeted["two"]
+    return (
+        f"- Each server process held to {cores:g} core (a cgroup CPU quota of its own: replicas on hosts of their "
+        "own with the same CPU, sharing only Redis; wrk and `redis-server` use the rest of the machine): two "
+        f"processes / one: **{budgeted['ratio']:.2f}x** (the median of {_rounds(budgeted)}; "
+        f"{budgeted['two_requests_per_second']:,.0f} vs {one['requests_per_second']:,.0f} req/s; p99 "
+        f"{one['p99_ms']:.2f} ms for one, {max(row['p99_ms'] for row in two):.2f} ms for the slower of two; "
+        f"server CPU {one.get('server_cores', float('nan')):.2f} vs "
+        f"{sum(row.get('server_cores', float('nan')) for row in two):.2f} cores)."
+    )
 
 
 def _rounds(figures: dict[str, Any]) -> str:
