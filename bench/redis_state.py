@@ -322,8 +322,9 @@ def render(data: dict[str, Any], out: list[str], nproc: str) -> None:
         "what limits them here, the cores are.",
         _budgeted_line(data),
         f"- This machine has only {nproc} CPUs, shared by the server process(es), `redis-server` and wrk itself: "
-        "more processes here soon compete for those two cores; the figure is not one of replicas on separate hosts "
-        "(each with its own cores, sharing only Redis).",
+        "unheld, two processes compete for those two cores with wrk and Redis, so (b) is bounded by the machine, not "
+        "by the shared state; (c), each process held to the same CPU, is the figure of replicas on hosts of their "
+        "own.",
         "",
     ]
 

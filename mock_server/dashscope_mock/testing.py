@@ -173,7 +173,7 @@ class MockDashScope:
     async def async_advance(self, seconds: float) -> float:
         """``advance`` for the event loop that runs the mock (``async_transport()``): the media work first."""
         await self.async_settle()
-        return self.backend.advance(seconds)
+        return await self.backend.store.call(self.backend.advance, seconds)  # never waiting on Redis on the loop
 
     def settle(self, timeout: float = 300.0) -> None:
         """Let the media work in flight finish (media checks on: it takes real time, not the virtual clock's).

@@ -244,15 +244,18 @@ BLOCKING_ON_LOOP: collections.Counter[str] = collections.Counter()  # commands s
 
 def note_blocking(command: str) -> None:
     """A blocking Redis call made on a thread that runs an event loop: it stalls every request of that loop for its
-    round trip. The server's state work runs on ``Store.call``'s threads, so this is a defect: logged once per
-    command and counted (tests assert none)."""
+    round trip. The server's own state work runs on ``Store.call``'s threads, so on a server this is a defect; in
+    process, a test's own synchronous call from an async test makes one too. Logged once per command and counted
+    (tests assert the server makes none)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return  # a thread without an event loop: blocking is what it is for
     if not BLOCKING_ON_LOOP[command]:
         logger.warning(
-            "blocking Redis call %s on the event loop (a defect: it stalls every request meanwhile)", command
+            "blocking Redis call %s made on a running event loop: it stalls that loop meanwhile (the mock's request "
+            "path never makes one; a synchronous mock call from async code does)",
+            command,
         )
     BLOCKING_ON_LOOP[command] += 1
 
