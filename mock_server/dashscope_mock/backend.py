@@ -11,6 +11,7 @@ workers) with its ``runner`` (where media work runs), ``detection`` (face-detect
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
@@ -46,6 +47,14 @@ __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
 
 FILES_PREFIX = "dashscope-mock-"
 OWNER_FILE = ".owner-pid"
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def remove_abandoned_folders(root: Path | None = None) -> int:
@@ -164,7 +173,10 @@ class Backend:
         )
         self.tasks.kick = self.pool.kick
         self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after, self.store.call)
-        self.sync_clock()
+        if not (
+            self.store.remote and _on_event_loop()
+        ):  # on a loop (a server's app factory) the server's start reads it
+            self.sync_clock()
 
     # ------------------------------------------------------------------ time, ids, auth
     def now(self) -> float:
@@ -284,9 +296,10 @@ class Backend:
             return None
         return Replays.from_dir(os.fspath(self.config.replay), strict=self.config.replay_strict)
 
-    def start(self) -> None:
-        """On server start (ASGI lifespan): resume the work a previous run left, and with a shared store keep
-        watching for work of other processes."""
+    async def start(self) -> None:
+        """On server start (ASGI lifespan): adopt the shared clock, resume the work a previous run left, and with a
+        shared store keep watching for work of other processes."""
+        await self.begin_request()
         self.pool.kick(self.pool.workers)
 
     def reset(self) -> None:

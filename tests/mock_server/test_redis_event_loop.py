@@ -15,6 +15,9 @@ import pytest
 import redis
 
 from dashscope_mock import mock_dashscope
+from dashscope_mock.config import MockConfig
+from dashscope_mock.domain.clock import VirtualClock
+from dashscope_mock.http.app import create_app
 from dashscope_mock.store import _redis_client
 from dashscope_mock.store.redis import RedisStore
 from dashscope_video import Client, errors
@@ -83,3 +86,35 @@ def test_a_blocking_call_on_an_event_loop_is_counted(redis_url: str) -> None:
     finally:
         store.close()
         _redis_client.BLOCKING_ON_LOOP.clear()
+
+
+def test_a_server_starting_on_redis_makes_no_blocking_call(redis_url: str) -> None:
+    """uvicorn builds the app on its running loop (the CLI's app factory): the state is first read, awaited, at the
+    lifespan's start, which adopts the clock another replica moved."""
+    redis.Redis.from_url(redis_url).flushdb()
+    redis.Redis.from_url(redis_url).set("dashscope-mock:clock", "1000")
+    _redis_client.BLOCKING_ON_LOOP.clear()
+
+    async def start_and_stop() -> tuple[list[str], float]:
+        app = create_app(MockConfig(state=redis_url, media_checks=False))
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[str] = []
+
+        async def receive() -> dict[str, str]:
+            return next(messages)
+
+        async def send(message: dict[str, str]) -> None:
+            sent.append(message["type"])
+
+        try:
+            await app({"type": "lifespan"}, receive, send)
+            clock = app.backend.clock
+            assert isinstance(clock, VirtualClock)
+            return sent, clock.offset
+        finally:
+            await app.backend.store.call(app.backend.close)
+
+    sent, offset = asyncio.run(start_and_stop())
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert offset == 1000.0
+    assert dict(_redis_client.BLOCKING_ON_LOOP) == {}
