@@ -7,11 +7,7 @@ The containers themselves are tested by ``make image-test``."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from .services import free_port, redis_server, wait_healthy
+from .services import redis_server, served_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG_GUARD = 120.0  # seconds: only turns a hang into a failure
@@ -60,29 +56,10 @@ def replica(service: dict[str, Any], variables: dict[str, str], redis_url: str, 
     assert env["DASHSCOPE_MOCK_UPLOAD_DIR"] == UPLOADS_IN_IMAGE
     assert any(v.startswith("uploads:" + UPLOADS_IN_IMAGE) for v in service["volumes"]), "uploads is not shared"
     env["DASHSCOPE_MOCK_UPLOAD_DIR"] = str(uploads)
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_MOCK_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dashscope_mock.cli", "serve", "--host", "0.0.0.0", "--port", str(port), *args],
-        env={**clean, **env, "DASHSCOPE_MOCK_MEDIA_CHECKS": "off", "DASHSCOPE_MOCK_LOG_LEVEL": "warning"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process, HANG_GUARD)
-        yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            _, stderr = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            _, stderr = process.communicate()
-        assert "control-plane token" not in stderr, "a replica made its own token: compose's was not used"
+    env = {**env, "DASHSCOPE_MOCK_MEDIA_CHECKS": "off", "DASHSCOPE_MOCK_LOG_LEVEL": "warning"}
+    with served_cli("--host", "0.0.0.0", *args, env=env) as mock:
+        yield mock.base
+    assert "control-plane token" not in mock.stderr, "a replica made its own token: compose's was not used"
 
 
 def upload(base: str, model: str, name: str, content: bytes) -> str:

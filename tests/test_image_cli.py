@@ -7,8 +7,6 @@ The image itself is tested by ``make image-test`` (buildah; not part of ``make t
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,7 +17,7 @@ import pytest
 
 from dashscope_mock.cli import control_token, state_folders, unwritable_folder
 
-from .services import free_port, wait_healthy
+from .services import clean_env, served_cli
 
 HANG_GUARD = 120.0  # seconds: only turns a hang into a failure
 TOKEN_ENV = "DASHSCOPE_MOCK_CONTROL_TOKEN"
@@ -38,30 +36,11 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("DASHSCOPE_MOCK_")}
-
-
 @contextlib.contextmanager
 def served(*args: str, env: dict[str, str]) -> Iterator[str]:
     """A served mock on a free loopback port; yields its base URL once ``/_mock/health`` answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dashscope_mock.cli", "serve", "--media-checks", "off", "--port", str(port), *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        env={**clean_env(), **env},
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process, HANG_GUARD)
-        yield base
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
+    with served_cli("--media-checks", "off", *args, env=env) as mock:
+        yield mock.base
 
 
 # --------------------------------------------------------------------------------------------------- control token

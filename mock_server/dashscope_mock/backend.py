@@ -11,7 +11,6 @@ workers) with its ``runner`` (where media work runs), ``detection`` (face-detect
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import shutil
@@ -25,6 +24,7 @@ from dashscope_openapi import CatalogueEntry, error_catalogue
 from .config import MockConfig
 from .domain.clock import Clock, RealClock, VirtualClock, clock_latest, format_service_time, service_timezone
 from .domain.ids import IdFactory
+from .domain.loops import running_loop
 from .domain.scripting import Fault, Scenario
 from .http.script_checks import ScriptError, check_fault, check_scenario_fields
 from .plugins import ModelRegistry, ModelTiming, load_registry
@@ -47,14 +47,6 @@ __all__ = ["Backend", "load_media", "remove_abandoned_folders"]
 
 FILES_PREFIX = "dashscope-mock-"
 OWNER_FILE = ".owner-pid"
-
-
-def _on_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def remove_abandoned_folders(root: Path | None = None) -> int:
@@ -173,9 +165,7 @@ class Backend:
         )
         self.tasks.kick = self.pool.kick
         self.detection = DetectService(self.media, self.uploads, self.scenarios, retry_after, self.store.call)
-        if not (
-            self.store.remote and _on_event_loop()
-        ):  # on a loop (a server's app factory) the server's start reads it
+        if not (self.store.remote and running_loop()):  # on a loop (an app factory's) the server's start reads it
             self.sync_clock()
 
     # ------------------------------------------------------------------ time, ids, auth

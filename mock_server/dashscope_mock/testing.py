@@ -36,6 +36,7 @@ from .backend import Backend
 from .config import MockConfig
 from .domain.clock import VirtualClock
 from .domain.keys import account
+from .domain.loops import running_loop
 from .domain.scripting import FAULT_HEADER, Fault, JournalEntry, Scenario
 from .http.app import MockApp, create_app
 from .http.script_checks import ScriptError, describe_schema_error
@@ -179,7 +180,7 @@ class MockDashScope:
         """Let the media work in flight finish (media checks on: it takes real time, not the virtual clock's).
         Nothing to do on the loop that runs it (see ``async_settle``) or with media checks off."""
         loop = self.backend.pool.loop
-        if loop is None or not loop.is_running() or _running_loop() is loop:
+        if loop is None or not loop.is_running() or running_loop() is loop:
             return
         asyncio.run_coroutine_threadsafe(self.backend.drain(), loop).result(timeout)
 
@@ -350,13 +351,6 @@ class MockDashScope:
 def _given(**fields: Any) -> dict[str, Any]:
     """The fields a shortcut was given (``None``: left to the default), as the control plane's request body."""
     return {name: value for name, value in fields.items() if value is not None}
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _check_schema(operation_id: str, body: Mapping[str, Any]) -> None:

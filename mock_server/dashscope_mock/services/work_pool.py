@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..domain.loops import running_loop
 from ..store import WorkQueue
 
 __all__ = ["WorkPool"]
@@ -74,9 +75,8 @@ class WorkPool:
 
     def _bind(self) -> asyncio.AbstractEventLoop | None:
         """The running loop; a pool used from a new loop (a test's) forgets the tasks of the old one."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = running_loop()
+        if loop is None:
             return None
         if loop is not self._loop:
             self._loop = loop

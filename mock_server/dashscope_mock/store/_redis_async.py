@@ -26,6 +26,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from ..domain.errors import StateUnavailable
+from ..domain.loops import running_loop
 from ._redis_client import FAILURES, Breaker, HotScript, settings
 
 __all__ = ["AsyncRedis"]
@@ -143,7 +144,7 @@ class AsyncRedis:
         for loop, link in list(self._links.items()):
             if loop.is_closed():
                 continue
-            if loop.is_running() and _running_loop() is not loop:
+            if loop.is_running() and running_loop() is not loop:
                 loop.call_soon_threadsafe(link.connection._close)
             else:
                 link.connection._close()  # type: ignore[no-untyped-call]
@@ -155,10 +156,3 @@ def _closed_by_server(link: _Link) -> bool:
     The stream reader sees the end of the stream as soon as it comes, with no command in flight."""
     stream = link.connection._reader
     return not link.waiting and stream is not None and stream.at_eof()
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None

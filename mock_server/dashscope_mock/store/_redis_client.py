@@ -40,6 +40,7 @@ from redis.retry import Retry
 from dashscope_openapi import load_control_spec
 
 from ..domain.errors import StateUnavailable
+from ..domain.loops import running_loop
 
 __all__ = [
     "BLOCKING_ON_LOOP",
@@ -247,9 +248,7 @@ def note_blocking(command: str) -> None:
     round trip. The server's own state work runs on ``Store.call``'s threads, so on a server this is a defect; in
     process, a test's own synchronous call from an async test makes one too. Logged once per command and counted
     (tests assert the server makes none)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
+    if running_loop() is None:
         return  # a thread without an event loop: blocking is what it is for
     if not BLOCKING_ON_LOOP[command]:
         logger.warning(

@@ -51,6 +51,7 @@ from ._redis_client import (
     prefetch,
     prefetched,
     run_for,
+    settings,
     unlink_matching,
 )
 from ._redis_keepers import (
@@ -70,7 +71,6 @@ T = TypeVar("T")
 PREFIX = "dashscope-mock:"
 _CHUNK = 1000  # ids per pipeline or UNLINK when reading or deleting many
 PARSED_MAX = 8192  # task records kept parsed by their JSON (``get_task``)
-CALL_THREADS = 16  # threads of ``call``: requests doing blocking state work at once, each bounded by x-redis
 
 
 class RedisStore:
@@ -100,7 +100,9 @@ class RedisStore:
         self._begin = HotScript(self._client, lua.BEGIN_REQUEST)
         self._writes = Writes()
         self._parsed: dict[str, TaskRecord] = {}  # task JSON -> its record (``get_task``)
-        self._executor = ThreadPoolExecutor(CALL_THREADS, thread_name_prefix="dashscope-mock-redis")  # ``call``
+        self._executor = ThreadPoolExecutor(
+            int(settings()["worker_threads"]), thread_name_prefix="dashscope-mock-redis"
+        )  # ``call``
         self.scenarios = RedisScenarios(self._client, PREFIX)
         self.faults = RedisFaults(self._client, PREFIX)
         self.faults.writes = self._writes
