@@ -11,6 +11,7 @@ workers) with its ``runner`` (where media work runs), ``detection`` (face-detect
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -23,6 +24,7 @@ from dashscope_openapi import CatalogueEntry, error_catalogue
 
 from .config import MockConfig
 from .domain.clock import Clock, RealClock, VirtualClock, clock_latest, format_service_time, service_timezone
+from .domain.errors import StateUnavailable
 from .domain.ids import IdFactory
 from .domain.loops import running_loop
 from .domain.scripting import Fault, Scenario
@@ -289,7 +291,8 @@ class Backend:
     async def start(self) -> None:
         """On server start (ASGI lifespan): adopt the shared clock, resume the work a previous run left, and with a
         shared store keep watching for work of other processes."""
-        await self.begin_request()
+        with contextlib.suppress(StateUnavailable):  # Redis is down (its breaker said so): the first request that
+            await self.begin_request()  # reaches it adopts the clock, and the server answers 503 until then
         self.pool.kick(self.pool.workers)
 
     def reset(self) -> None:

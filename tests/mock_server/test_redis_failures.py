@@ -30,7 +30,7 @@ from dashscope_mock.store import task_scope
 from dashscope_mock.store.redis import RedisStore
 from dashscope_openapi import load_control_spec
 
-from ..services import free_port
+from ..services import free_port, served_cli
 from .test_replicas import SUBMIT, MockProcess, serving
 
 X_REDIS = load_control_spec()["x-redis"]
@@ -328,3 +328,20 @@ def test_aof_everysec_keeps_acknowledged_tasks_across_a_kill() -> None:
         wait_ok(lambda: query(mock.base, ids[0]), "query after the AOF restart")
         assert [status_of(mock.base, task_id) for task_id in ids].count("UNKNOWN") == 0
         assert float(server.client().get("dashscope-mock:clock") or 0) >= 60
+
+
+def test_a_mock_started_while_redis_is_down_answers_503_and_recovers() -> None:
+    """The server starts (its lifespan too: start-up adopts the clock when Redis answers, else the first request that
+    reaches it does), answers state-bound requests 503 in the service's shape, and answers 200 once Redis is up."""
+    server = RedisProcess()  # its port, not yet listening
+    try:
+        with served_cli("--state", server.url, "--media-checks", "off") as mock:
+            assert_unavailable(*timed(lambda: httpx.get(mock.base + "/_mock/clock", timeout=30)), "Redis not up")
+            assert_stateless_fine(mock.base)
+            server.start()
+            wait_ok(lambda: httpx.get(mock.base + "/_mock/clock", timeout=30), "clock once Redis is up")
+            task_id_of(wait_ok(lambda: submit(mock.base), "submit once Redis is up"))
+        assert "lifespan' protocol appears unsupported" not in mock.stderr, mock.stderr
+        assert "Traceback" not in mock.stderr, mock.stderr
+    finally:
+        server.close()

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from ..domain.errors import StateUnavailable
 from ..domain.loops import running_loop
 from ..store import WorkQueue
 
@@ -132,20 +133,27 @@ class WorkPool:
             self._ticker = loop.create_task(self._tick())
 
     async def _work(self, first: str | None) -> None:
-        task_id = first if first is not None else self._claimed(await self.call(self._claim))
+        task_id = first if first is not None else await self._next()
         while task_id is not None:
             try:
                 await self.handler(task_id)
+                await self.call(self.queue.finish, task_id)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a bug, or the store is gone: the lease runs out and the work is retried
                 logger.exception("work on task %s failed; it is retried when its lease runs out", task_id)
                 self.errors.append(error)
-            else:
-                await self.call(self.queue.finish, task_id)
             finally:
                 self._in_flight.discard(task_id)
-            task_id = self._claimed(await self.call(self._claim))
+            task_id = await self._next()
+
+    async def _next(self) -> str | None:
+        """The next item claimed, or ``None``: nothing ready, or the state is unavailable (the store logged why; the
+        ticker looks again)."""
+        try:
+            return self._claimed(await self.call(self._claim))
+        except StateUnavailable:
+            return None
 
     async def _tick(self) -> None:
         period = max(0.05, self.lease_seconds / 3)
